@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The `tang-lora` command line: one file per command, each a thin handler over the public API.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { infoCommand } from './info.js';
+import { inspectCommand } from './inspect.js';
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('tang-lora')
+  .command(infoCommand)
+  .command(inspectCommand)
+  .demandCommand(1, 'Name a command (see --help)')
+  .strict()
+  .help()
+  .fail((msg, err) => {
+    // A usage error (unknown flag, missing argument) exits 2; a failure of the work itself exits 1.
+    const line = String(err?.message ?? msg).split('\n')[0];
+    console.error(`tang-lora: ${line}`);
+    process.exit(err ? 1 : 2);
+  });
+
+try {
+  await cli.parseAsync();
+} catch (e) {
+  console.error(`tang-lora: ${String((e as Error).message ?? e).split('\n')[0]}`);
+  process.exit(1);
+}

@@ -1,0 +1,27 @@
+// Registration of the tang_lora binding: every function and class the addon exports.
+// lib/native/binding.ts types exactly this surface.
+#include <napi.h>
+
+#include "system.h"
+
+namespace tang_addon {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("info", Napi::Function::New(env, Info, "info"));
+    exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
+    Napi::Object build = Napi::Object::New(env);
+    build.Set("napiVersion", NAPI_VERSION);
+#ifdef TANG_LORA_CUDA
+    build.Set("cuda", true);
+#else
+    build.Set("cuda", false);
+#endif
+    exports.Set("build", build);
+    return exports;
+}
+
+}  // namespace tang_addon
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tang_addon::Init(env, exports); }
+
+NODE_API_MODULE(tang_lora, InitModule)

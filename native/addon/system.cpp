@@ -1,0 +1,68 @@
+#include "system.h"
+
+#include "gguf_inspect.h"
+#include "promise_worker.h"
+#include "system_info.h"
+
+namespace tang_addon {
+
+Napi::Value Info(const Napi::CallbackInfo & info) {
+    return PromiseWorker<tang::SystemInfo>::Start(
+        info.Env(), [] { return tang::system_info(); },
+        [](Napi::Env env, tang::SystemInfo & s) -> Napi::Value {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("llamaCppCommit", s.llama_cpp_commit);
+            Napi::Array backends = Napi::Array::New(env, s.backends.size());
+            for (size_t i = 0; i < s.backends.size(); ++i) backends.Set(i, s.backends[i]);
+            o.Set("backends", backends);
+            Napi::Array devices = Napi::Array::New(env, s.devices.size());
+            for (size_t i = 0; i < s.devices.size(); ++i) {
+                const tang::DeviceInfo & d = s.devices[i];
+                Napi::Object dev = Napi::Object::New(env);
+                dev.Set("name", d.name);
+                dev.Set("description", d.description);
+                dev.Set("type", d.type);
+                dev.Set("backend", d.backend);
+                dev.Set("memoryFree", (double) d.memory_free);
+                dev.Set("memoryTotal", (double) d.memory_total);
+                devices.Set(i, dev);
+            }
+            o.Set("devices", devices);
+            return o;
+        });
+}
+
+Napi::Value Inspect(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) {
+        throw Napi::TypeError::New(env, "inspect(path): path must be a string");
+    }
+    const std::string path = info[0].As<Napi::String>();
+    return PromiseWorker<tang::GgufSummary>::Start(
+        env, [path] { return tang::inspect_gguf(path); },
+        [](Napi::Env env, tang::GgufSummary & s) -> Napi::Value {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("path", s.path);
+            o.Set("fileSize", (double) s.file_size);
+            o.Set("version", s.version);
+            o.Set("type", s.general_type);
+            o.Set("architecture", s.architecture);
+            o.Set("name", s.name);
+            o.Set("nLayer", (double) s.n_layer);
+            o.Set("nEmbd", (double) s.n_embd);
+            o.Set("nFf", (double) s.n_ff);
+            o.Set("nHead", (double) s.n_head);
+            o.Set("nHeadKv", (double) s.n_head_kv);
+            o.Set("nCtxTrain", (double) s.n_ctx_train);
+            o.Set("nVocab", (double) s.n_vocab);
+            o.Set("nKv", (double) s.n_kv);
+            o.Set("nTensors", (double) s.n_tensors);
+            o.Set("nParams", (double) s.n_params);
+            Napi::Object types = Napi::Object::New(env);
+            for (const auto & [name, count] : s.tensor_types) types.Set(name, (double) count);
+            o.Set("tensorTypes", types);
+            return o;
+        });
+}
+
+}  // namespace tang_addon

@@ -1,0 +1,123 @@
+#include "gguf_inspect.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "errors.h"
+#include "ggml.h"
+#include "gguf.h"
+#include "log.h"
+
+namespace tang {
+
+namespace {
+
+struct GgufFree {
+    void operator()(gguf_context * ctx) const { gguf_free(ctx); }
+};
+using GgufPtr = std::unique_ptr<gguf_context, GgufFree>;
+
+// Integer metadata of any integer width, or -1 when the key is absent or not an integer.
+int64_t get_int(const gguf_context * ctx, const std::string & key) {
+    const int64_t id = gguf_find_key(ctx, key.c_str());
+    if (id < 0) return -1;
+    switch (gguf_get_kv_type(ctx, id)) {
+        case GGUF_TYPE_UINT8:  return gguf_get_val_u8(ctx, id);
+        case GGUF_TYPE_INT8:   return gguf_get_val_i8(ctx, id);
+        case GGUF_TYPE_UINT16: return gguf_get_val_u16(ctx, id);
+        case GGUF_TYPE_INT16:  return gguf_get_val_i16(ctx, id);
+        case GGUF_TYPE_UINT32: return gguf_get_val_u32(ctx, id);
+        case GGUF_TYPE_INT32:  return gguf_get_val_i32(ctx, id);
+        case GGUF_TYPE_UINT64: return (int64_t) gguf_get_val_u64(ctx, id);
+        case GGUF_TYPE_INT64:  return gguf_get_val_i64(ctx, id);
+        default:               return -1;
+    }
+}
+
+std::string get_str(const gguf_context * ctx, const char * key) {
+    const int64_t id = gguf_find_key(ctx, key);
+    if (id < 0 || gguf_get_kv_type(ctx, id) != GGUF_TYPE_STRING) return "";
+    return gguf_get_val_str(ctx, id);
+}
+
+// Checks the fixed header before handing the file to gguf: magic and a plausible size.
+void check_header(const std::string & path, uint64_t size) {
+    require(size > 0, "'" + path + "' is empty, not a GGUF file");
+    // magic (4) + version (4) + tensor count (8) + kv count (8)
+    require(size >= 24, "'" + path + "' is too short to be a GGUF file (" + std::to_string(size) + " bytes)");
+    char magic[4] = {};
+    std::unique_ptr<FILE, int (*)(FILE *)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+    require(f != nullptr, "cannot open '" + path + "': " + std::strerror(errno));
+    require(std::fread(magic, 1, 4, f.get()) == 4 && std::memcmp(magic, "GGUF", 4) == 0,
+            "'" + path + "' is not a GGUF file (bad magic)");
+}
+
+}  // namespace
+
+GgufSummary inspect_gguf(const std::string & path) {
+    log_init();
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    require(!ec && fs::exists(status), "model file '" + path + "' does not exist");
+    require(fs::is_regular_file(status), "'" + path + "' is not a regular file");
+
+    GgufSummary s;
+    s.path = path;
+    s.file_size = fs::file_size(path, ec);
+    require(!ec, "cannot read the size of '" + path + "'");
+    check_header(path, s.file_size);
+
+    clear_log_error();
+    gguf_init_params params = {/*no_alloc =*/true, /*ctx =*/nullptr};
+    GgufPtr ctx(gguf_init_from_file(path.c_str(), params));
+    if (!ctx) {
+        const std::string why = last_log_error();
+        throw Error("'" + path + "' is not a valid GGUF file" + (why.empty() ? "" : ": " + why));
+    }
+
+    s.version = gguf_get_version(ctx.get());
+    s.n_kv = gguf_get_n_kv(ctx.get());
+    s.n_tensors = gguf_get_n_tensors(ctx.get());
+    s.general_type = get_str(ctx.get(), "general.type");
+    s.architecture = get_str(ctx.get(), "general.architecture");
+    s.name = get_str(ctx.get(), "general.name");
+
+    // Every tensor's data must lie inside the file: catches truncated downloads.
+    const uint64_t data_offset = gguf_get_data_offset(ctx.get());
+    uint64_t data_end = data_offset;
+    for (int64_t i = 0; i < s.n_tensors; ++i) {
+        const uint64_t end = data_offset + gguf_get_tensor_offset(ctx.get(), i) + gguf_get_tensor_size(ctx.get(), i);
+        data_end = std::max(data_end, end);
+        const int64_t * ne = gguf_get_tensor_ne(ctx.get(), i);
+        uint64_t n = 1;
+        for (int d = 0; d < GGML_MAX_DIMS; ++d) n *= (uint64_t) ne[d];
+        s.n_params += n;
+        s.tensor_types[ggml_type_name(gguf_get_tensor_type(ctx.get(), i))] += 1;
+    }
+    require(data_end <= s.file_size, "'" + path + "' is truncated: its tensors need " + std::to_string(data_end) +
+                                         " bytes, the file has " + std::to_string(s.file_size));
+
+    const std::string a = s.architecture;
+    if (!a.empty()) {
+        s.n_layer = get_int(ctx.get(), a + ".block_count");
+        s.n_embd = get_int(ctx.get(), a + ".embedding_length");
+        s.n_ff = get_int(ctx.get(), a + ".feed_forward_length");
+        s.n_head = get_int(ctx.get(), a + ".attention.head_count");
+        s.n_head_kv = get_int(ctx.get(), a + ".attention.head_count_kv");
+        if (s.n_head_kv < 0) s.n_head_kv = s.n_head;
+        s.n_ctx_train = get_int(ctx.get(), a + ".context_length");
+    }
+    const int64_t tok = gguf_find_key(ctx.get(), "tokenizer.ggml.tokens");
+    if (tok >= 0 && gguf_get_kv_type(ctx.get(), tok) == GGUF_TYPE_ARRAY) {
+        s.n_vocab = (int64_t) gguf_get_arr_n(ctx.get(), tok);
+    } else {
+        const int64_t emb = gguf_find_tensor(ctx.get(), "token_embd.weight");
+        if (emb >= 0) s.n_vocab = gguf_get_tensor_ne(ctx.get(), emb)[1];
+    }
+    return s;
+}
+
+}  // namespace tang

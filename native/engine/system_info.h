@@ -1,0 +1,28 @@
+// What this build of the engine has: the pinned llama.cpp commit, the ggml backends
+// compiled in, and the devices they see.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tang {
+
+struct DeviceInfo {
+    std::string name;         // ggml device name, e.g. "CPU", "CUDA0"
+    std::string description;  // e.g. the GPU's marketing name
+    std::string type;         // "cpu" | "gpu" | "igpu" | "accel"
+    std::string backend;      // the ggml backend (registry) it belongs to
+    uint64_t memory_free = 0;
+    uint64_t memory_total = 0;
+};
+
+struct SystemInfo {
+    std::string llama_cpp_commit;
+    std::vector<std::string> backends;
+    std::vector<DeviceInfo> devices;
+};
+
+SystemInfo system_info();
+
+}  // namespace tang

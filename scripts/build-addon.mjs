@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Builds build/Release/tang_lora.node: vendors llama.cpp (scripts/vendor.mjs), then
+// configures and builds the top-level CMakeLists.txt with cmake-js in build/cmake.
+//
+// Environment:
+//   TANG_LORA_CUDA=1|0             force the CUDA variant on/off (default: on when nvcc and
+//                                  cuBLAS are both found)
+//   CMAKE_CUDA_ARCHITECTURES=90    narrow the CUDA architectures (default 80;86;89;90)
+//   TANG_LORA_NATIVE=0             portable CPU code (prebuilt binaries)
+//   TANG_LORA_BUILD_FROM_SOURCE=1  build even when a prebuilt binary matches this platform
+// Flags: --force (reconfigure from scratch).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const buildDir = path.join(root, 'build', 'cmake');
+const optionsFile = path.join(buildDir, 'tang-lora-options.json');
+const require = createRequire(import.meta.url);
+
+function step(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`tang-lora: build step failed: ${path.basename(cmd)} ${args.slice(0, 2).join(' ')}`);
+    process.exit(r.status || 1);
+  }
+}
+
+// nvcc and libcublas of one CUDA toolkit, or null.
+function findCuda() {
+  const homes = [process.env.CUDA_PATH, process.env.CUDA_HOME, '/usr/local/cuda'].filter(Boolean);
+  try {
+    const nvcc = execFileSync('which', ['nvcc'], { encoding: 'utf8' }).trim();
+    if (nvcc) homes.unshift(path.dirname(path.dirname(fs.realpathSync(nvcc))));
+  } catch {
+    // not on PATH
+  }
+  for (const home of homes) {
+    const nvcc = path.join(home, 'bin', 'nvcc');
+    const libDirs = ['lib64', 'lib', 'targets/x86_64-linux/lib', 'targets/sbsa-linux/lib'].map((d) => path.join(home, d));
+    const cublas = libDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.startsWith('libcublas.so')));
+    if (fs.existsSync(nvcc) && cublas) return { nvcc };
+  }
+  return null;
+}
+
+function prebuiltMatches() {
+  return fs.existsSync(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tang_lora.node'));
+}
+
+function main() {
+  step(process.execPath, [path.join(root, 'scripts', 'vendor.mjs')]);
+  if (prebuiltMatches() && process.env.TANG_LORA_BUILD_FROM_SOURCE !== '1') {
+    console.log('tang-lora: using the prebuilt addon for this platform');
+    return;
+  }
+  const want = process.env.TANG_LORA_CUDA;
+  const cuda = want === '0' ? null : findCuda();
+  if (want === '1' && !cuda) {
+    console.error('tang-lora: TANG_LORA_CUDA=1 but no CUDA toolkit with nvcc and cuBLAS was found (set CUDA_PATH)');
+    process.exit(1);
+  }
+  const defs = {
+    TANG_LORA_CUDA: cuda ? 'ON' : 'OFF',
+    TANG_LORA_NATIVE: process.env.TANG_LORA_NATIVE === '0' ? 'OFF' : 'ON',
+    CMAKE_BUILD_TYPE: 'Release',
+  };
+  if (cuda) {
+    defs.CMAKE_CUDA_COMPILER = cuda.nvcc;
+    defs.CMAKE_CUDA_ARCHITECTURES = process.env.CMAKE_CUDA_ARCHITECTURES || '80;86;89;90';
+  }
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  const common = ['--out', buildDir, '--parallel', String(os.availableParallelism()), '--log-level', 'warn'];
+  const cdArgs = Object.entries(defs).map(([k, v]) => `--CD${k}=${v}`);
+
+  let previous = null;
+  try {
+    previous = fs.readFileSync(optionsFile, 'utf8');
+  } catch {
+    // first build
+  }
+  const force = process.argv.includes('--force');
+  if (force) fs.rmSync(buildDir, { recursive: true, force: true });
+  if (force || previous !== JSON.stringify(defs)) {
+    console.log(`tang-lora: configuring the addon (${cuda ? `CUDA ${defs.CMAKE_CUDA_ARCHITECTURES}` : 'CPU'})`);
+    step(process.execPath, [cmakeJs, 'configure', ...common, ...cdArgs]);
+    fs.writeFileSync(optionsFile, JSON.stringify(defs));
+  }
+  step(process.execPath, [cmakeJs, 'build', ...common, ...cdArgs]);
+  console.log('tang-lora: built build/Release/tang_lora.node');
+}
+
+main();

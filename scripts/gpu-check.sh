@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# GPU self-test for a Linux CUDA machine: builds the CUDA variant of the addon and runs the
+# whole test suite with the CUDA backend selected. Fails if CUDA is not actually used
+# (the tests assert the CUDA device is listed and, from the engine on, that no graph node
+# runs on the CPU backend). Run after `npm install` (or, offline, after unpacking
+# scripts/offline-bundle.sh's archive).
+#   CMAKE_CUDA_ARCHITECTURES=90 scripts/gpu-check.sh    # narrow the build to one architecture
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TANG_LORA_CUDA=1
+start=$(date +%s)
+node scripts/build-addon.mjs
+echo "gpu-check: CUDA build (${CMAKE_CUDA_ARCHITECTURES:-80;86;89;90}) took $(( $(date +%s) - start )) s"
+node -e "import('./dist/lib/native/binding.js').then(m => { if (!m.addon().build.cuda) { console.error('gpu-check: the addon was not built with CUDA'); process.exit(1); } })"
+TANG_LORA_DEVICE=cuda TANG_LORA_EXPECT_CUDA=1 npm test
