@@ -1,3 +1,6 @@
 // The public API of tang-lora.
 export { info, inspect } from './system.js';
 export type { DeviceInfo, GgufSummary, SystemInfo } from './system.js';
+export { createModel, SHAPES, type CreateModelOptions, type ModelShape } from './model/create.js';
+export { openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
+export type { AdamWSettings, MicroBatchStats, TrainerInfo } from './engine/trainer.js';

@@ -40,10 +40,80 @@ export interface GgufSummary {
   tensorTypes: Record<string, number>; // ggml type name -> tensor count
 }
 
+export interface NativeLoraConfig {
+  rank?: number;
+  alpha?: number;
+  dropout?: number;
+  targets?: string[]; // q_proj ... down_proj (or attn_q ... ffn_down)
+  seed?: number;
+}
+
+export interface NativeTrainerOptions {
+  device?: string; // "cpu" | "cuda" | "auto" | a ggml device name
+  threads?: number;
+}
+
+export interface MicroBatchStats {
+  loss: number; // mean cross-entropy over the micro-batch's targets
+  targets: number;
+  tokens: number;
+  cpuNodes: number; // graph nodes on the CPU backend while a GPU was chosen
+  computeBytes: number;
+}
+
+export interface AdamWSettings {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+}
+
+export interface TrainerInfo {
+  device: string;
+  step: number;
+  loraParams: number;
+  weightBytes: number;
+  peakComputeBytes: number;
+  hparams: { arch: string; nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number };
+  loraTensors: string[];
+}
+
+export interface NativeTrainer {
+  trainMicroBatch(rows: number, tokens: Int32Array, labels: Int32Array, segments: Int32Array, lossScale: number): Promise<MicroBatchStats>;
+  evalLoss(rows: number, tokens: Int32Array, labels: Int32Array, segments: Int32Array): Promise<MicroBatchStats>;
+  logits(rows: number, tokens: Int32Array, segments: Int32Array): Promise<{ nVocab: number; data: Float32Array }>;
+  optimizerStep(settings: AdamWSettings): Promise<{ gradNorm: number; step: number }>;
+  saveAdapter(path: string): Promise<void>;
+  loadAdapter(path: string): Promise<void>;
+  saveState(path: string): Promise<void>;
+  loadState(path: string): Promise<void>;
+  readTensor(name: string): Float32Array;
+  info(): TrainerInfo;
+  dispose(): Promise<void>;
+}
+
+export interface NativeModelSpec {
+  arch?: string;
+  nLayer?: number;
+  nEmbd?: number;
+  nFf?: number;
+  nHead?: number;
+  nHeadKv?: number;
+  nCtx?: number;
+  ropeBase?: number;
+  eps?: number;
+  type?: string;
+  seed?: number;
+}
+
 export interface Binding {
   build: { napiVersion: number; cuda: boolean };
   info(): Promise<SystemInfo>;
   inspect(path: string): Promise<GgufSummary>;
+  createModel(spec: NativeModelSpec, out: string, vocab: string): Promise<{ nVocab: number; nParams: number; fileSize: number }>;
+  openTrainer(model: string, lora: NativeLoraConfig, options: NativeTrainerOptions): Promise<NativeTrainer>;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -3,12 +3,15 @@
 #include <napi.h>
 
 #include "system.h"
+#include "trainer_wrap.h"
 
 namespace tang_addon {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("info", Napi::Function::New(env, Info, "info"));
     exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
+    exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
+    TrainerWrap::Register(env, exports);
     Napi::Object build = Napi::Object::New(env);
     build.Set("napiVersion", NAPI_VERSION);
 #ifdef TANG_LORA_CUDA

@@ -1,6 +1,10 @@
 #include "system.h"
 
+#include "args.h"
 #include "gguf_inspect.h"
+#include "errors.h"
+#include "llama_layout.h"
+#include "random_model.h"
 #include "promise_worker.h"
 #include "system_info.h"
 
@@ -62,6 +66,37 @@ Napi::Value Inspect(const Napi::CallbackInfo & info) {
             for (const auto & [name, count] : s.tensor_types) types.Set(name, (double) count);
             o.Set("tensorTypes", types);
             return o;
+        });
+}
+
+Napi::Value CreateModel(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = arg_object(info, 0, "model spec");
+    const std::string path = arg_string(info, 1, "output path");
+    tang::RandomModelSpec s;
+    s.arch = opt_string(o, "arch", s.arch);
+    s.n_layer = (int64_t) opt_number(o, "nLayer", (double) s.n_layer);
+    s.n_embd = (int64_t) opt_number(o, "nEmbd", (double) s.n_embd);
+    s.n_ff = (int64_t) opt_number(o, "nFf", (double) s.n_ff);
+    s.n_head = (int64_t) opt_number(o, "nHead", (double) s.n_head);
+    s.n_head_kv = (int64_t) opt_number(o, "nHeadKv", (double) s.n_head_kv);
+    s.n_ctx = (int64_t) opt_number(o, "nCtx", (double) s.n_ctx);
+    s.rope_base = (float) opt_number(o, "ropeBase", s.rope_base);
+    s.eps = (float) opt_number(o, "eps", s.eps);
+    s.seed = (uint64_t) opt_number(o, "seed", 0);
+    s.vocab_path = arg_string(info, 2, "vocabulary GGUF path");
+    const std::string type = opt_string(o, "type", "f32");
+    if (!tang::parse_weight_type(type, s.type)) {
+        throw Napi::Error::New(env, "unknown weight type '" + type + "' (f32 f16 bf16 q8_0 q4_0 q4_1 q4_K q5_K q6_K)");
+    }
+    return PromiseWorker<tang::RandomModelResult>::Start(
+        env, [s, path] { return tang::write_random_model(s, path); },
+        [](Napi::Env env, tang::RandomModelResult & r) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(env);
+            out.Set("nVocab", (double) r.n_vocab);
+            out.Set("nParams", (double) r.n_params);
+            out.Set("fileSize", (double) r.file_size);
+            return out;
         });
 }
 

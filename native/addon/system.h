@@ -1,4 +1,4 @@
-// Free functions of the binding: info() and inspect(path).
+// Free functions of the binding: info(), inspect(path), createModel(spec, path).
 #pragma once
 
 #include <napi.h>
@@ -7,5 +7,6 @@ namespace tang_addon {
 
 Napi::Value Info(const Napi::CallbackInfo & info);     // () => Promise<SystemInfo>
 Napi::Value Inspect(const Napi::CallbackInfo & info);  // (path: string) => Promise<GgufSummary>
+Napi::Value CreateModel(const Napi::CallbackInfo & info);  // (spec, path) => Promise<CreatedModel>
 
 }  // namespace tang_addon

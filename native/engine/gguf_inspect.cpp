@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "ggml.h"
+#include "ggml-cpp.h"
 #include "gguf.h"
 #include "log.h"
 
@@ -14,10 +15,6 @@ namespace tang {
 
 namespace {
 
-struct GgufFree {
-    void operator()(gguf_context * ctx) const { gguf_free(ctx); }
-};
-using GgufPtr = std::unique_ptr<gguf_context, GgufFree>;
 
 // Integer metadata of any integer width, or -1 when the key is absent or not an integer.
 int64_t get_int(const gguf_context * ctx, const std::string & key) {
@@ -72,7 +69,7 @@ GgufSummary inspect_gguf(const std::string & path) {
 
     clear_log_error();
     gguf_init_params params = {/*no_alloc =*/true, /*ctx =*/nullptr};
-    GgufPtr ctx(gguf_init_from_file(path.c_str(), params));
+    gguf_context_ptr ctx(gguf_init_from_file(path.c_str(), params));
     if (!ctx) {
         const std::string why = last_log_error();
         throw Error("'" + path + "' is not a valid GGUF file" + (why.empty() ? "" : ": " + why));

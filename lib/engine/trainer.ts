@@ -1,0 +1,116 @@
+// The native QLoRA training engine, driven step by step from TypeScript:
+//   const t = await openTrainer('base.gguf', { rank: 8 }, { device: 'cuda' });
+//   for (const mb of microBatches) await t.trainMicroBatch(mb, { lossScale });  // grads accumulate
+//   await t.optimizerStep({ lr });                                             // clip + AdamW
+//   await t.saveAdapter('adapter.gguf'); await t.dispose();
+// Calls are queued, so they never overlap on the native side, and none blocks the event loop.
+import {
+  addon,
+  type AdamWSettings,
+  type MicroBatchStats,
+  type NativeLoraConfig,
+  type NativeTrainer,
+  type NativeTrainerOptions,
+  type TrainerInfo,
+} from '../native/binding.js';
+
+export type { AdamWSettings, MicroBatchStats, TrainerInfo } from '../native/binding.js';
+
+export interface LoraConfig extends NativeLoraConfig {}
+export interface TrainerOptions extends NativeTrainerOptions {}
+
+/**
+ * One micro-batch: `rows` rows of equal length, flattened row after row.
+ * labels follow Hugging Face: aligned with tokens, -100 = not a target; the logits at
+ * position t learn labels[t + 1]. segments: sample index per token within its row
+ * (positions restart and attention stops at a change), -1 = padding.
+ */
+export interface Batch {
+  rows: number;
+  tokens: Int32Array;
+  labels: Int32Array;
+  segments: Int32Array;
+}
+
+export class Trainer implements AsyncDisposable {
+  #native: NativeTrainer | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(native: NativeTrainer) {
+    this.#native = native;
+  }
+
+  #enqueue<T>(call: (n: NativeTrainer) => Promise<T>): Promise<T> {
+    const next = this.#queue.then(() => call(this.#live()));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #live(): NativeTrainer {
+    if (!this.#native) throw new Error('this Trainer was disposed');
+    return this.#native;
+  }
+
+  /** Forward + backward; gradients accumulate until optimizerStep(). lossScale: see HF normalization. */
+  trainMicroBatch(b: Batch, opts: { lossScale?: number } = {}): Promise<MicroBatchStats> {
+    return this.#enqueue((n) => n.trainMicroBatch(b.rows, b.tokens, b.labels, b.segments, opts.lossScale ?? 1));
+  }
+
+  /** Loss without gradients or dropout. */
+  evalLoss(b: Batch): Promise<MicroBatchStats> {
+    return this.#enqueue((n) => n.evalLoss(b.rows, b.tokens, b.labels, b.segments));
+  }
+
+  /** Logits for every token, (nVocab) floats per token, no dropout. */
+  logits(b: Pick<Batch, 'rows' | 'tokens' | 'segments'>): Promise<{ nVocab: number; data: Float32Array }> {
+    return this.#enqueue((n) => n.logits(b.rows, b.tokens, b.segments));
+  }
+
+  /** Global-norm clipping then AdamW on the accumulated gradients, which are then zeroed. */
+  optimizerStep(settings: AdamWSettings): Promise<{ gradNorm: number; step: number }> {
+    return this.#enqueue((n) => n.optimizerStep(settings));
+  }
+
+  saveAdapter(path: string): Promise<void> {
+    return this.#enqueue((n) => n.saveAdapter(path));
+  }
+
+  loadAdapter(path: string): Promise<void> {
+    return this.#enqueue((n) => n.loadAdapter(path));
+  }
+
+  saveState(path: string): Promise<void> {
+    return this.#enqueue((n) => n.saveState(path));
+  }
+
+  loadState(path: string): Promise<void> {
+    return this.#enqueue((n) => n.loadState(path));
+  }
+
+  /** A LoRA tensor by name (e.g. "blk.0.attn_q.weight.lora_a", "+.grad", "+.adam_m"). */
+  async readTensor(name: string): Promise<Float32Array> {
+    return this.#enqueue(async (n) => n.readTensor(name));
+  }
+
+  async info(): Promise<TrainerInfo> {
+    return this.#enqueue(async (n) => n.info());
+  }
+
+  dispose(): Promise<void> {
+    return this.#enqueue(async (n) => {
+      this.#native = undefined;
+      await n.dispose();
+    });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#native ? this.dispose() : Promise.resolve();
+  }
+}
+
+/** Loads a GGUF base model onto a device and attaches a fresh LoRA adapter (peft's init). */
+export async function openTrainer(model: string, lora: LoraConfig = {}, options: TrainerOptions = {}): Promise<Trainer> {
+  if (typeof model !== 'string' || !model) throw new Error('openTrainer: a model path is required');
+  const device = options.device ?? process.env.TANG_LORA_DEVICE ?? 'auto';
+  return new Trainer(await addon().openTrainer(model, lora, { ...options, device }));
+}

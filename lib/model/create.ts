@@ -1,0 +1,56 @@
+// create-model: random-initialized llama-family GGUFs of named shapes, with a real vocabulary
+// from the vendored llama.cpp (for tests, benchmarks and the demo; no download).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addon, type NativeModelSpec } from '../native/binding.js';
+
+export interface ModelShape {
+  arch: 'llama' | 'mistral' | 'qwen2';
+  nLayer: number;
+  nEmbd: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  vocab: 'llama-spm' | 'llama-bpe' | 'qwen2';
+}
+
+/** Named shapes: tiny for tests and the demo, then 1B-, Llama-2-7B- and Llama-3-8B-like. */
+export const SHAPES: Record<string, ModelShape> = {
+  tiny: { arch: 'llama', nLayer: 2, nEmbd: 64, nFf: 128, nHead: 4, nHeadKv: 2, vocab: 'llama-spm' },
+  '1b': { arch: 'llama', nLayer: 22, nEmbd: 2048, nFf: 5632, nHead: 32, nHeadKv: 4, vocab: 'llama-spm' },
+  '7b': { arch: 'llama', nLayer: 32, nEmbd: 4096, nFf: 11008, nHead: 32, nHeadKv: 32, vocab: 'llama-spm' },
+  '8b-gqa': { arch: 'llama', nLayer: 32, nEmbd: 4096, nFf: 14336, nHead: 32, nHeadKv: 8, vocab: 'llama-bpe' },
+};
+
+export interface CreateModelOptions extends Partial<ModelShape> {
+  shape?: string; // a key of SHAPES; the other fields override it
+  type?: string; // weight type of the matrices: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q5_k q6_k
+  seed?: number;
+}
+
+const vendorModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'vendor', 'llama.cpp', 'models');
+
+export function vocabPath(vocab: string): string {
+  const file = path.join(vendorModels, `ggml-vocab-${vocab}.gguf`);
+  if (!fs.existsSync(file)) throw new Error(`vocabulary '${vocab}' not found at ${file} (run npm install)`);
+  return file;
+}
+
+/** Writes a random-initialized model to `out` (atomically) and returns its size and vocabulary. */
+export async function createModel(out: string, options: CreateModelOptions = {}) {
+  const base = SHAPES[options.shape ?? 'tiny'];
+  if (!base) throw new Error(`unknown shape '${options.shape}' (${Object.keys(SHAPES).join(', ')})`);
+  const shape = { ...base, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ModelShape;
+  const spec: NativeModelSpec = {
+    arch: shape.arch,
+    nLayer: shape.nLayer,
+    nEmbd: shape.nEmbd,
+    nFf: shape.nFf,
+    nHead: shape.nHead,
+    nHeadKv: shape.nHeadKv,
+    type: options.type ?? 'f32',
+    seed: options.seed ?? 0,
+  };
+  return addon().createModel(spec, out, vocabPath(shape.vocab));
+}

@@ -1,0 +1,50 @@
+#include "args.h"
+
+namespace tang_addon {
+
+static Napi::Value arg(const Napi::CallbackInfo & info, size_t i) {
+    return i < info.Length() ? info[i] : info.Env().Undefined();
+}
+
+std::string arg_string(const Napi::CallbackInfo & info, size_t i, const char * what) {
+    Napi::Value v = arg(info, i);
+    if (!v.IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+    return v.As<Napi::String>();
+}
+
+std::vector<int32_t> arg_int32_array(const Napi::CallbackInfo & info, size_t i, const char * what) {
+    Napi::Value v = arg(info, i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an Int32Array");
+    }
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+double arg_number(const Napi::CallbackInfo & info, size_t i, const char * what) {
+    Napi::Value v = arg(info, i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+}
+
+Napi::Object arg_object(const Napi::CallbackInfo & info, size_t i, const char * what) {
+    Napi::Value v = arg(info, i);
+    if (!v.IsObject()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an object");
+    return v.As<Napi::Object>();
+}
+
+double opt_number(const Napi::Object & o, const char * key, double fallback) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+}
+
+std::string opt_string(const Napi::Object & o, const char * key, const std::string & fallback) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
+    return v.As<Napi::String>();
+}
+
+}  // namespace tang_addon

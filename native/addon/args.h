@@ -1,0 +1,20 @@
+// Reading JS arguments into C++ values, with a TypeError naming what is wrong.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+namespace tang_addon {
+
+std::string arg_string(const Napi::CallbackInfo & info, size_t i, const char * what);
+std::vector<int32_t> arg_int32_array(const Napi::CallbackInfo & info, size_t i, const char * what);
+double arg_number(const Napi::CallbackInfo & info, size_t i, const char * what);
+Napi::Object arg_object(const Napi::CallbackInfo & info, size_t i, const char * what);
+
+// Optional fields of an options object; absent/undefined keeps the default.
+double opt_number(const Napi::Object & o, const char * key, double fallback);
+std::string opt_string(const Napi::Object & o, const char * key, const std::string & fallback);
+
+}  // namespace tang_addon

@@ -1,0 +1,45 @@
+// The frozen base model: a llama-family GGUF read into one backend buffer on the chosen
+// device (CPU or a CUDA GPU). Hyperparameters come from the GGUF metadata; anything the
+// engine cannot train on (another arch, a missing tensor, a wrong shape, an unsupported
+// type) is rejected with tang::Error before any compute.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ggml-backend.h"
+#include "ggml-cpp.h"
+#include "ggml.h"
+#include "llama_layout.h"
+
+namespace tang {
+
+struct LayerWeights {
+    ggml_tensor * attn_norm;            // (n_embd)
+    ggml_tensor * w[kModules];          // indexed by Module: q, k, v, o, gate, up, down
+    ggml_tensor * bq, * bk, * bv;       // (n_embd), (n_embd_kv), (n_embd_kv); qwen2 only
+    ggml_tensor * ffn_norm;             // (n_embd)
+};
+
+class BaseModel {
+  public:
+    // dev: the ggml device to hold the weights (its buffer type); nullptr = CPU.
+    BaseModel(const std::string & path, ggml_backend_dev_t dev);
+    BaseModel(const BaseModel &) = delete;
+    BaseModel & operator=(const BaseModel &) = delete;
+
+    const std::string path;
+    Hparams hp;
+    ggml_tensor * tok_embd = nullptr;     // (n_embd, n_vocab)
+    ggml_tensor * output_norm = nullptr;  // (n_embd)
+    ggml_tensor * output = nullptr;       // (n_embd, n_vocab); == tok_embd when tied
+    ggml_tensor * rope_freqs = nullptr;   // (n_rot/2) or nullptr
+    std::vector<LayerWeights> layers;     // n_layer
+    size_t weight_bytes() const;
+
+  private:
+    ggml_context_ptr ctx_;                // tensor metadata
+    ggml_backend_buffer_ptr buf_;         // the weights' memory on the device
+};
+
+}  // namespace tang
