@@ -1,6 +1,7 @@
 // Reading JS arguments into C++ values, with a TypeError naming what is wrong.
 #pragma once
 
+#include <cstdint>
 #include <napi.h>
 
 #include <string>

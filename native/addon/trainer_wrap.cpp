@@ -1,5 +1,6 @@
 #include "trainer_wrap.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "args.h"

@@ -3,6 +3,7 @@
 // so no half-written file is ever left under the final name.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 

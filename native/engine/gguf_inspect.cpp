@@ -1,5 +1,6 @@
 #include "gguf_inspect.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>

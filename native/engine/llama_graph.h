@@ -4,6 +4,7 @@
 // Rows are attended separately; packed samples within a row are kept apart by the mask.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "base_model.h"

@@ -1,5 +1,6 @@
 #include "random_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>

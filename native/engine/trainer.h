@@ -6,6 +6,7 @@
 // may land on the CPU backend (stats report the count so tests can assert it).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
