@@ -1,0 +1,151 @@
+// The engine's contract beyond numerical parity: bad input is a clear error and never a
+// crash, files are written atomically, resume is exact, runs are deterministic.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createModel, openTrainer, type Batch, type Trainer } from '../lib/index.js';
+import { ggufBytes } from './helpers/gguf-writer.js';
+import { makeFixtureModel } from './helpers/fixture-models.js';
+import { scratchDir } from './helpers/paths.js';
+
+const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
+const dir = scratchDir('engine');
+const lora = { rank: 4, alpha: 8, dropout: 0 };
+
+/** Two rows of `len` tokens: row 0 packs two samples, row 1 one sample and padding. */
+function batch(seed: number, len = 16): Batch {
+  const n = 2 * len;
+  const tokens = new Int32Array(n).map((_, i) => 3 + ((i * 7919 + seed * 104729) % 31000));
+  const segments = new Int32Array(n).map((_, i) => (i < len ? (i < 9 ? 0 : 1) : i - len < 12 ? 0 : -1));
+  const labels = Int32Array.from(tokens).map((t, i) => (segments[i]! < 0 || i % len < 3 ? -100 : t));
+  return { rows: 2, tokens, labels, segments };
+}
+
+async function tiny(): Promise<string> {
+  return makeFixtureModel(dir, 'f32');
+}
+
+async function rejects(p: Promise<unknown>, re: RegExp) {
+  await assert.rejects(p, (e: Error) => {
+    assert.match(e.message, re);
+    assert.doesNotMatch(e.message, /\n/);
+    return true;
+  });
+}
+
+test('bad models are clear errors before any compute', async () => {
+  const notGguf = path.join(dir, 'text.gguf');
+  fs.writeFileSync(notGguf, 'definitely not a model, just a few words of text');
+  await rejects(openTrainer(notGguf, lora, { device }), /is not a GGUF file/);
+  await rejects(openTrainer(path.join(dir, 'missing.gguf'), lora, { device }), /does not exist/);
+
+  const gpt2 = path.join(dir, 'gpt2.gguf');
+  fs.writeFileSync(gpt2, ggufBytes({ 'general.architecture': { type: 'str', value: 'gpt2' } }, [
+    { name: 'token_embd.weight', type: 'f32', ne: [8, 4] },
+  ]));
+  await rejects(openTrainer(gpt2, lora, { device }), /has architecture 'gpt2'; tang-lora trains llama, mistral and qwen2/);
+
+  const headless = path.join(dir, 'headless.gguf');
+  fs.writeFileSync(headless, ggufBytes({ 'general.architecture': { type: 'str', value: 'llama' } }, [
+    { name: 'token_embd.weight', type: 'f32', ne: [8, 4] },
+  ]));
+  await rejects(openTrainer(headless, lora, { device }), /lacks/);
+});
+
+test('bad LoRA settings are clear errors', async () => {
+  const model = await tiny();
+  await rejects(openTrainer(model, { rank: 0 }, { device }), /LoRA rank must be an integer from 1/);
+  await rejects(openTrainer(model, { targets: ['q_proj', 'wq'] }, { device }), /unknown LoRA target module 'wq'/);
+  await rejects(openTrainer(model, { dropout: 1 }, { device }), /dropout must be in \[0, 1\)/);
+  await rejects(openTrainer(model, lora, { device: 'tpu9' }), /unknown device 'tpu9'/);
+});
+
+test('bad batches are clear errors and the trainer stays usable', async () => {
+  const t = await openTrainer(await tiny(), lora, { device });
+  try {
+    const b = batch(1);
+    await rejects(t.trainMicroBatch({ ...b, labels: b.labels.subarray(1) }), /labels length 31 differs from tokens length 32/);
+    const big = Int32Array.from(b.tokens);
+    big[5] = 32000;
+    await rejects(t.trainMicroBatch({ ...b, tokens: big }), /token id 32000 at index 5 is outside the vocabulary/);
+    const neg = Int32Array.from(b.labels);
+    neg[7] = -5;
+    await rejects(t.trainMicroBatch({ ...b, labels: neg }), /label -5 at index 7 is neither -100 nor a token id/);
+    await rejects(t.trainMicroBatch({ ...b, rows: 3 }), /not a multiple of rows 3/);
+    await rejects(t.optimizerStep({ lr: -1 }), /learning rate must be/);
+    const ok = await t.trainMicroBatch(b);
+    assert.ok(Number.isFinite(ok.loss) && ok.targets > 0);
+  } finally {
+    await t.dispose();
+  }
+  await rejects(t.evalLoss(batch(1)), /disposed/);
+});
+
+test('an adapter for another base model is refused; a failed save leaves no file', async () => {
+  const wide = path.join(dir, 'wide.gguf');
+  await createModel(wide, { shape: 'tiny', nEmbd: 128, nFf: 256, seed: 3 });
+  const other = await openTrainer(wide, lora, { device });
+  const foreign = path.join(dir, 'foreign-adapter.gguf');
+  await other.saveAdapter(foreign);
+  await other.dispose();
+
+  const t = await openTrainer(await tiny(), lora, { device });
+  try {
+    await rejects(t.loadAdapter(foreign), /has shape \[128, 4\], this model and rank need \[64, 4\] \(adapter for another base model\?\)/);
+    await rejects(t.loadAdapter(await tiny()), /is not a LoRA adapter GGUF/);
+    await rejects(t.loadState(foreign), /is not a tang-lora optimizer state file/);
+    const nowhere = path.join(dir, 'no-such-dir', 'adapter.gguf');
+    await rejects(t.saveAdapter(nowhere), /cannot write/);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  } finally {
+    await t.dispose();
+  }
+});
+
+async function run(t: Trainer, steps: number): Promise<number[]> {
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const a = await t.trainMicroBatch(batch(0), { lossScale: 0.5 });
+    const b = await t.trainMicroBatch(batch(1), { lossScale: 0.5 });
+    await t.optimizerStep({ lr: 5e-3, weightDecay: 0.01 });
+    losses.push(a.loss, b.loss);
+  }
+  return losses;
+}
+
+test('same seed, same losses (dropout on); resume from saved state is exact', async () => {
+  const model = await tiny();
+  const cfg = { rank: 4, alpha: 8, dropout: 0.1, seed: 5 };
+  const a = await openTrainer(model, cfg, { device });
+  const first = await run(a, 2);
+  const state = path.join(dir, 'state.gguf');
+  await a.saveState(state);
+  const rest = await run(a, 2);
+  await a.dispose();
+
+  const b = await openTrainer(model, cfg, { device });
+  assert.deepEqual(await run(b, 2), first, 'a second run from the same seed repeats the first');
+  await b.dispose();
+
+  const c = await openTrainer(model, cfg, { device });
+  await c.loadState(state);
+  assert.deepEqual(await run(c, 2), rest, 'resuming from the saved state continues identically');
+  assert.equal((await c.info()).step, 4);
+  await c.dispose();
+  assert.ok(rest[rest.length - 1]! < first[0]!, 'the loss falls');
+});
+
+test('the adapter file is in llama.cpp LoRA format', async () => {
+  const t = await openTrainer(await tiny(), lora, { device });
+  const file = path.join(dir, 'adapter.gguf');
+  await t.saveAdapter(file);
+  const names = (await t.info()).loraTensors;
+  await t.dispose();
+  const { inspect } = await import('../lib/index.js');
+  const s = await inspect(file);
+  assert.equal(s.type, 'adapter');
+  assert.equal(s.architecture, 'llama');
+  assert.equal(s.nTensors, names.length);
+  assert.deepEqual(s.tensorTypes, { f32: names.length });
+});
