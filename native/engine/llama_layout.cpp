@@ -49,11 +49,15 @@ bool weight_type_supported(ggml_type t) {
     return false;
 }
 
+static std::string lowercase(const std::string & s) {
+    std::string out;
+    for (char c : s) out += (char) std::tolower((unsigned char) c);
+    return out;
+}
+
 bool parse_weight_type(const std::string & name, ggml_type & out) {
-    std::string lower;
-    for (char c : name) lower += (char) std::tolower((unsigned char) c);
     for (ggml_type w : kWeightTypes) {
-        if (lower == ggml_type_name(w)) {
+        if (lowercase(name) == lowercase(ggml_type_name(w))) {
             out = w;
             return true;
         }

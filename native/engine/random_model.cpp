@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "atomic_file.h"
@@ -144,22 +145,33 @@ RandomModelResult write_random_model(const RandomModelSpec & spec, const std::st
     const uint64_t data_offset = header.size();  // the meta block ends padded to the alignment
     std::vector<float> rows;
     std::vector<uint8_t> packed;
+    const int n_threads = (int) std::max(1u, std::thread::hardware_concurrency());
     for (size_t t = 0; t < plan.size(); ++t) {
         const TensorPlan & p = plan[t];
         out.pad_to(data_offset + gguf_get_tensor_offset(g.get(), (int64_t) t));
-        // a slab of rows at a time keeps memory flat for 7B-sized tensors
-        const int64_t rows_per_slab = std::max<int64_t>(1, (1 << 22) / p.ne[0]);
+        const size_t row_bytes = ggml_row_size(p.type, p.ne[0]);
+        // a slab of rows at a time keeps memory flat for 7B-sized tensors; threads split its rows
+        const int64_t rows_per_slab = std::max<int64_t>(1, (1 << 24) / p.ne[0]);
         for (int64_t r0 = 0; r0 < p.ne[1]; r0 += rows_per_slab) {
             const int64_t nr = std::min(rows_per_slab, p.ne[1] - r0);
             rows.resize((size_t) (nr * p.ne[0]));
-            generate(spec.seed, t, p, (uint64_t) (r0 * p.ne[0]), rows);
-            if (p.type == GGML_TYPE_F32) {
-                out.write(rows.data(), rows.size() * sizeof(float));
-            } else {
-                packed.resize(ggml_row_size(p.type, p.ne[0]) * nr);
-                ggml_quantize_chunk(p.type, rows.data(), packed.data(), 0, nr, p.ne[0], nullptr);
-                out.write(packed.data(), packed.size());
+            packed.resize(row_bytes * nr);
+            const int64_t per = (nr + n_threads - 1) / n_threads;
+            std::vector<std::thread> workers;
+            for (int64_t a = 0; a < nr; a += per) {
+                const int64_t n = std::min(per, nr - a);
+                workers.emplace_back([&, a, n] {
+                    std::vector<float> part(rows.begin() + a * p.ne[0], rows.begin() + (a + n) * p.ne[0]);
+                    generate(spec.seed, t, p, (uint64_t) ((r0 + a) * p.ne[0]), part);
+                    if (p.type == GGML_TYPE_F32) {
+                        std::copy(part.begin(), part.end(), (float *) packed.data() + a * p.ne[0]);
+                    } else {
+                        ggml_quantize_chunk(p.type, part.data(), packed.data() + a * row_bytes, 0, n, p.ne[0], nullptr);
+                    }
+                });
             }
+            for (std::thread & w : workers) w.join();
+            out.write(packed.data(), packed.size());
         }
         r.n_params += (uint64_t) (p.ne[0] * p.ne[1]);
     }
