@@ -20,15 +20,25 @@ struct Builder {
         const LoraPair * lp = lora ? lora->find(il, m) : nullptr;
         if (!lp) return y;
         ggml_tensor * xa = x;
-        if (with_dropout) {
-            ggml_tensor * keep = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, x->ne[0], x->ne[1]);
-            ggml_set_input(keep);
-            in.dropout.push_back(keep);
-            xa = ggml_mul(ctx, x, keep);
-        }
+        if (with_dropout) xa = ggml_mul(ctx, x, keep_mask(x));
         ggml_tensor * ab = ggml_mul_mat(ctx, lp->b, ggml_mul_mat(ctx, lp->a, xa));  // (r, T) -> (out, T)
         ab = ggml_scale(ctx, ab, lora->cfg.scale());
         return ggml_add(ctx, y, ab);
+    }
+
+    // Dropout keep-mask for x (in, T), made on the device: u = fract(43758.5453 sin(c_i + r_t))
+    // with random offsets c (in) and r (T) from the host; keep = (u >= p) / (1 - p).
+    ggml_tensor * keep_mask(ggml_tensor * x) {
+        const float p = lora->cfg.dropout;
+        ggml_tensor * cols = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, x->ne[0], 1);
+        ggml_tensor * rows = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, x->ne[1]);
+        ggml_set_input(cols);
+        ggml_set_input(rows);
+        in.dropout_cols.push_back(cols);
+        in.dropout_rows.push_back(rows);
+        ggml_tensor * h = ggml_scale(ctx, ggml_sin(ctx, ggml_add(ctx, ggml_repeat(ctx, rows, x), cols)), 43758.5453f);
+        ggml_tensor * u = ggml_sub(ctx, h, ggml_floor(ctx, h));                 // in [0, 1)
+        return ggml_scale(ctx, ggml_step(ctx, ggml_scale_bias(ctx, u, 1.0f, -p)), 1.0f / (1.0f - p));
     }
 
     ggml_tensor * norm(ggml_tensor * x, ggml_tensor * w) {

@@ -20,7 +20,9 @@ struct GraphInputs {
     ggml_tensor * mask = nullptr;       // F32 (len, len, 1, rows)
     ggml_tensor * out_rows = nullptr;   // I32 (n_out)       token indices whose logits are computed
     ggml_tensor * labels = nullptr;     // F32 (n_vocab, n_out) one-hot targets; training/eval only
-    std::vector<ggml_tensor *> dropout; // F32 (in, T) keep-masks scaled by 1/(1-p), one per LoRA pair
+    // dropout, one pair per LoRA projection: random offsets whose sums hash to the keep-mask
+    std::vector<ggml_tensor *> dropout_cols;  // F32 (in, 1)
+    std::vector<ggml_tensor *> dropout_rows;  // F32 (1, T)
 };
 
 struct GraphOutputs {

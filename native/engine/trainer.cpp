@@ -142,18 +142,17 @@ MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_sc
         ggml_backend_tensor_set(in.labels, onehot.data(), 0, ggml_nbytes(in.labels));
     }
     if (dropout) {
-        // keep-masks from a counter-based stream: (seed, micro-batch index, mask index)
-        const float p = lora_->cfg.dropout, keep = 1.0f / (1.0f - p);
-        std::vector<float> m;
-        for (size_t k = 0; k < in.dropout.size(); ++k) {
-            m.resize((size_t) ggml_nelements(in.dropout[k]));
+        // offsets from a counter-based stream: (seed, micro-batch index, mask index, element)
+        std::vector<float> v;
+        for (size_t k = 0; k < in.dropout_cols.size(); ++k) {
             const uint64_t base = splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL +
                                   (k + 1) * 0xD1B54A32D192ED03ULL;
-            for (size_t j = 0; j < m.size(); ++j) {
-                const float u = (float) (splitmix64_mix(base + j) >> 40) * (1.0f / 16777216.0f);
-                m[j] = u >= p ? keep : 0.0f;
+            uint64_t j = 0;
+            for (ggml_tensor * t : {in.dropout_cols[k], in.dropout_rows[k]}) {
+                v.resize((size_t) ggml_nelements(t));
+                for (float & x : v) x = (float) (splitmix64_mix(base + j++) >> 40) * (100.0f / 16777216.0f);
+                ggml_backend_tensor_set(t, v.data(), 0, ggml_nbytes(t));
             }
-            ggml_backend_tensor_set(in.dropout[k], m.data(), 0, ggml_nbytes(in.dropout[k]));
         }
     }
     if (backward) {
