@@ -78,6 +78,18 @@ Trainer::~Trainer() = default;
 
 std::string Trainer::device_name() const { return ggml_backend_dev_name(dev_); }
 
+// The scheduler aborts on a node no backend can run: refuse such a graph with a message instead.
+void Trainer::check_supported(ggml_cgraph * gf) const {
+    for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
+        ggml_tensor * n = ggml_graph_node(gf, i);
+        if (!computes(n)) continue;
+        const bool ok = ggml_backend_supports_op(backend_.get(), n) || (cpu_ && ggml_backend_supports_op(cpu_.get(), n));
+        require(ok, std::string("this build cannot run ") + ggml_op_desc(n) + " on " +
+                        ggml_type_name(n->src[0] ? n->src[0]->type : n->type) + " tensors (" + n->name + ") on " +
+                        device_name());
+    }
+}
+
 MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_scale, std::vector<float> * logits_out) {
     const Hparams & hp = model_->hp;
     MicroBatchResult r;
@@ -112,6 +124,7 @@ MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_sc
         ggml_set_input(ggml_graph_get_grad_acc(gf, out.loss));
     }
 
+    check_supported(gf);
     ggml_backend_sched_reset(sched_.get());
     require(ggml_backend_sched_alloc_graph(sched_.get(), gf),
             "not enough memory on " + device_name() + " for a micro-batch of " + std::to_string(b.rows) + " x " +

@@ -73,6 +73,7 @@ class Trainer {
 
   private:
     MicroBatchResult run(const MicroBatch & b, bool backward, float loss_scale, std::vector<float> * logits_out);
+    void check_supported(ggml_cgraph * gf) const;
 
     ggml_backend_dev_t dev_ = nullptr;    // the training device (CPU or GPU)
     ggml_backend_ptr backend_;            // its backend
