@@ -13,6 +13,7 @@ import {
   type NativeTrainerOptions,
   type TrainerInfo,
 } from '../native/binding.js';
+import { Serial } from '../native/serial.js';
 
 export type { AdamWSettings, MicroBatchStats, TrainerInfo } from '../native/binding.js';
 
@@ -33,22 +34,14 @@ export interface Batch {
 }
 
 export class Trainer implements AsyncDisposable {
-  #native: NativeTrainer | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  #serial: Serial<NativeTrainer>;
 
   constructor(native: NativeTrainer) {
-    this.#native = native;
+    this.#serial = new Serial(native, 'Trainer');
   }
 
-  #enqueue<T>(call: (n: NativeTrainer) => Promise<T>): Promise<T> {
-    const next = this.#queue.then(() => call(this.#live()));
-    this.#queue = next.catch(() => undefined);
-    return next;
-  }
-
-  #live(): NativeTrainer {
-    if (!this.#native) throw new Error('this Trainer was disposed');
-    return this.#native;
+  #enqueue<T>(call: (n: NativeTrainer) => T | Promise<T>): Promise<T> {
+    return this.#serial.run(call);
   }
 
   /** Forward + backward; gradients accumulate until optimizerStep(). lossScale: see HF normalization. */
@@ -88,23 +81,20 @@ export class Trainer implements AsyncDisposable {
   }
 
   /** A LoRA tensor by name (e.g. "blk.0.attn_q.weight.lora_a", "+.grad", "+.adam_m"). */
-  async readTensor(name: string): Promise<Float32Array> {
-    return this.#enqueue(async (n) => n.readTensor(name));
+  readTensor(name: string): Promise<Float32Array> {
+    return this.#enqueue((n) => n.readTensor(name));
   }
 
-  async info(): Promise<TrainerInfo> {
-    return this.#enqueue(async (n) => n.info());
+  info(): Promise<TrainerInfo> {
+    return this.#enqueue((n) => n.info());
   }
 
   dispose(): Promise<void> {
-    return this.#enqueue(async (n) => {
-      this.#native = undefined;
-      await n.dispose();
-    });
+    return this.#serial.dispose();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.#native ? this.dispose() : Promise.resolve();
+    return this.#serial.disposed ? Promise.resolve() : this.dispose();
   }
 }
 

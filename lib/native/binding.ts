@@ -108,12 +108,26 @@ export interface NativeModelSpec {
   seed?: number;
 }
 
+export interface NativeRunner {
+  tokenize(text: string, addSpecial: boolean): Int32Array;
+  detokenize(tokens: Int32Array): string;
+  logits(tokens: Int32Array): Promise<Float32Array>;
+  generateGreedy(prompt: Int32Array, maxNew: number): Promise<Int32Array>;
+  info(): { nVocab: number; eos: number };
+  dispose(): Promise<void>;
+}
+
 export interface Binding {
   build: { napiVersion: number; cuda: boolean };
   info(): Promise<SystemInfo>;
   inspect(path: string): Promise<GgufSummary>;
   createModel(spec: NativeModelSpec, out: string, vocab: string): Promise<{ nVocab: number; nParams: number; fileSize: number }>;
   openTrainer(model: string, lora: NativeLoraConfig, options: NativeTrainerOptions): Promise<NativeTrainer>;
+  openRunner(
+    model: string,
+    adapters: Array<{ path: string; scale: number }>,
+    options: { device?: string; nCtx?: number; threads?: number },
+  ): Promise<NativeRunner>;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -2,6 +2,7 @@
 // lib/native/binding.ts types exactly this surface.
 #include <napi.h>
 
+#include "runner_wrap.h"
 #include "system.h"
 #include "trainer_wrap.h"
 
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
     exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
     TrainerWrap::Register(env, exports);
+    RunnerWrap::Register(env, exports);
     Napi::Object build = Napi::Object::New(env);
     build.Set("napiVersion", NAPI_VERSION);
 #ifdef TANG_LORA_CUDA

@@ -107,26 +107,8 @@ Napi::Value TrainerWrap::Open(const Napi::CallbackInfo & info) {
 }
 
 tang::Trainer & TrainerWrap::use(Napi::Env env) {
-    if (!trainer_) throw Napi::Error::New(env, "this Trainer was disposed");
-    if (busy_->load()) throw Napi::Error::New(env, "this Trainer is busy with another call; await it first");
+    check_usable(env, trainer_ != nullptr, busy_, "Trainer");
     return *trainer_;
-}
-
-template <typename R, typename Work, typename ToJs>
-Napi::Promise TrainerWrap::run(Napi::Env env, Work work, ToJs to_js) {
-    use(env);
-    busy_->store(true);
-    auto busy = busy_;
-    return PromiseWorker<R>::Start(
-        env,
-        [work, busy]() mutable -> R {
-            struct Release {
-                std::shared_ptr<std::atomic<bool>> b;
-                ~Release() { b->store(false); }
-            } release{busy};
-            return work();
-        },
-        to_js);
 }
 
 Napi::Value TrainerWrap::TrainMicroBatch(const Napi::CallbackInfo & info) {
@@ -262,7 +244,7 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo & info) {
 
 Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (busy_->load()) throw Napi::Error::New(env, "this Trainer is busy with another call; await it first");
+    use(env);
     auto t = std::move(trainer_);  // later calls see a disposed trainer at once
     return PromiseWorker<bool>::Start(
         env, [t]() mutable { t.reset(); return true; },

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 
+#include "exclusive.h"
 #include "trainer.h"
 
 namespace tang_addon {
@@ -34,10 +35,13 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
 
     tang::Trainer & use(Napi::Env env);  // throws if disposed or busy
     template <typename R, typename Work, typename ToJs>
-    Napi::Promise run(Napi::Env env, Work work, ToJs to_js);
+    Napi::Promise run(Napi::Env env, Work work, ToJs to_js) {
+        use(env);
+        return run_exclusive<R>(env, busy_, work, to_js);
+    }
 
     std::shared_ptr<tang::Trainer> trainer_;
-    std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+    BusyFlag busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace tang_addon

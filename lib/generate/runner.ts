@@ -1,0 +1,58 @@
+// libllama inference from TypeScript: a GGUF base with LoRA adapters (each with a scale),
+// tokenizer, every position's logits, greedy decoding. Sampling builds on this.
+import { addon, type NativeRunner } from '../native/binding.js';
+import { Serial } from '../native/serial.js';
+
+export interface AdapterRef {
+  path: string;
+  scale?: number;
+}
+
+export interface RunnerOptions {
+  device?: string; // "cpu" | "cuda" | "auto"
+  nCtx?: number; // context size in tokens (default 1024)
+  threads?: number;
+}
+
+export class Runner implements AsyncDisposable {
+  #serial: Serial<NativeRunner>;
+  readonly nVocab: number;
+  readonly eos: number;
+
+  constructor(native: NativeRunner) {
+    this.#serial = new Serial(native, 'Runner');
+    ({ nVocab: this.nVocab, eos: this.eos } = native.info());
+  }
+
+  tokenize(text: string, { addSpecial = false } = {}): Promise<Int32Array> {
+    return this.#serial.run((n) => n.tokenize(text, addSpecial));
+  }
+
+  detokenize(tokens: ArrayLike<number>): Promise<string> {
+    return this.#serial.run((n) => n.detokenize(Int32Array.from(tokens)));
+  }
+
+  /** Logits of every position, nVocab floats each, from one decode of `tokens`. */
+  logits(tokens: ArrayLike<number>): Promise<Float32Array> {
+    return this.#serial.run((n) => n.logits(Int32Array.from(tokens)));
+  }
+
+  /** Greedy continuation of `prompt`, up to maxNew tokens, stopping at end-of-generation. */
+  generateGreedy(prompt: ArrayLike<number>, maxNew: number): Promise<Int32Array> {
+    return this.#serial.run((n) => n.generateGreedy(Int32Array.from(prompt), maxNew));
+  }
+
+  dispose(): Promise<void> {
+    return this.#serial.dispose();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#serial.disposed ? Promise.resolve() : this.dispose();
+  }
+}
+
+export async function openRunner(model: string, adapters: AdapterRef[] = [], options: RunnerOptions = {}): Promise<Runner> {
+  const device = options.device ?? process.env.TANG_LORA_DEVICE ?? 'auto';
+  const refs = adapters.map((a) => ({ path: a.path, scale: a.scale ?? 1 }));
+  return new Runner(await addon().openRunner(model, refs, { ...options, device }));
+}

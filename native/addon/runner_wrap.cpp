@@ -1,0 +1,126 @@
+#include "runner_wrap.h"
+
+#include <algorithm>
+
+#include "args.h"
+#include "errors.h"
+#include "exclusive.h"
+
+namespace tang_addon {
+
+namespace {
+
+Napi::FunctionReference * g_constructor = nullptr;
+using Ptr = std::shared_ptr<tang::LlamaRunner>;
+
+Napi::Int32Array to_js_tokens(Napi::Env env, const std::vector<int32_t> & v) {
+    Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), a.Data());
+    return a;
+}
+
+}  // namespace
+
+void RunnerWrap::Register(Napi::Env env, Napi::Object exports) {
+    Napi::Function cls = DefineClass(env, "Runner",
+                                     {InstanceMethod("tokenize", &RunnerWrap::Tokenize),
+                                      InstanceMethod("detokenize", &RunnerWrap::Detokenize),
+                                      InstanceMethod("logits", &RunnerWrap::Logits),
+                                      InstanceMethod("generateGreedy", &RunnerWrap::GenerateGreedy),
+                                      InstanceMethod("info", &RunnerWrap::Info),
+                                      InstanceMethod("dispose", &RunnerWrap::Dispose)});
+    g_constructor = new Napi::FunctionReference(Napi::Persistent(cls));
+    exports.Set("openRunner", Napi::Function::New(env, &RunnerWrap::Open, "openRunner"));
+}
+
+RunnerWrap::RunnerWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<RunnerWrap>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "use openRunner()");
+    runner_ = *info[0].As<Napi::External<Ptr>>().Data();
+}
+
+Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const std::string model = arg_string(info, 0, "model path");
+    Napi::Value list = info.Length() > 1 ? info[1] : env.Undefined();
+    if (!list.IsArray()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
+    std::vector<tang::AdapterRef> adapters;
+    Napi::Array arr = list.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+        if (!arr.Get(i).IsObject()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
+        Napi::Object o = arr.Get(i).As<Napi::Object>();
+        adapters.push_back({opt_string(o, "path", ""), (float) opt_number(o, "scale", 1.0)});
+    }
+    Napi::Object o = arg_object(info, 2, "options");
+    tang::RunnerOptions opt;
+    opt.device = opt_string(o, "device", "auto");
+    opt.n_ctx = (int) opt_number(o, "nCtx", opt.n_ctx);
+    opt.n_threads = (int) opt_number(o, "threads", 0);
+    return PromiseWorker<Ptr>::Start(
+        env, [=] { return std::make_shared<tang::LlamaRunner>(model, adapters, opt); },
+        [](Napi::Env env, Ptr & r) -> Napi::Value {
+            Ptr copy = r;
+            return g_constructor->New({Napi::External<Ptr>::New(env, &copy)});
+        });
+}
+
+tang::LlamaRunner & RunnerWrap::use(Napi::Env env) {
+    check_usable(env, runner_ != nullptr, busy_, "Runner");
+    return *runner_;
+}
+
+Napi::Value RunnerWrap::Tokenize(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const std::string text = arg_string(info, 0, "text");
+    const bool add_special = info.Length() > 1 && info[1].ToBoolean();
+    return to_js_tokens(env, use(env).tokenize(text, add_special));
+}
+
+Napi::Value RunnerWrap::Detokenize(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    return Napi::String::New(env, use(env).detokenize(arg_int32_array(info, 0, "tokens")));
+}
+
+Napi::Value RunnerWrap::Logits(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    std::vector<int32_t> tokens = arg_int32_array(info, 0, "tokens");
+    use(env);
+    Ptr r = runner_;
+    return run_exclusive<std::vector<float>>(
+        env, busy_, [r, tokens] { return r->logits(tokens); },
+        [](Napi::Env env, std::vector<float> & v) -> Napi::Value {
+            Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+            std::copy(v.begin(), v.end(), a.Data());
+            return a;
+        });
+}
+
+Napi::Value RunnerWrap::GenerateGreedy(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    std::vector<int32_t> prompt = arg_int32_array(info, 0, "prompt tokens");
+    const int max_new = (int) arg_number(info, 1, "max new tokens");
+    use(env);
+    Ptr r = runner_;
+    return run_exclusive<std::vector<int32_t>>(
+        env, busy_, [r, prompt, max_new] { return r->generate_greedy(prompt, max_new); },
+        [](Napi::Env env, std::vector<int32_t> & v) -> Napi::Value { return to_js_tokens(env, v); });
+}
+
+Napi::Value RunnerWrap::Info(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    tang::LlamaRunner & r = use(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nVocab", (double) r.n_vocab());
+    o.Set("eos", r.eos());
+    return o;
+}
+
+Napi::Value RunnerWrap::Dispose(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    use(env);
+    Ptr r = std::move(runner_);
+    return PromiseWorker<bool>::Start(
+        env, [r]() mutable { r.reset(); return true; },
+        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+}
+
+}  // namespace tang_addon

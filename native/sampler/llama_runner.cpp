@@ -1,0 +1,159 @@
+#include "llama_runner.h"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "errors.h"
+#include "gguf_inspect.h"
+#include "llama.h"
+#include "log.h"
+
+namespace tang {
+
+LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<AdapterRef> & adapters,
+                         const RunnerOptions & opt) : n_ctx_(opt.n_ctx) {
+    log_init();
+    require(opt.n_ctx >= 16 && opt.n_ctx <= (1 << 20), "context size must be from 16 to 1048576 tokens");
+    inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
+    static std::once_flag once;
+    std::call_once(once, [] { llama_backend_init(); });
+
+    ggml_backend_dev_t gpu = nullptr;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        if (!gpu && ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU) gpu = d;
+    }
+    require(opt.device == "cpu" || opt.device == "auto" || gpu != nullptr,
+            "device '" + opt.device + "' requested but this build of tang-lora has no GPU device");
+    const bool use_gpu = gpu && opt.device != "cpu";
+    ggml_backend_dev_t devices[2] = {use_gpu ? gpu : nullptr, nullptr};
+
+    llama_model_params mp = llama_model_default_params();
+    mp.devices = devices;
+    mp.n_gpu_layers = use_gpu ? -1 : 0;
+    clear_log_error();
+    model_ = llama_model_load_from_file(model_path.c_str(), mp);
+    require(model_ != nullptr, "libllama cannot load '" + model_path + "'" +
+                                   (last_log_error().empty() ? "" : ": " + last_log_error()));
+
+    std::vector<float> scales;
+    for (const AdapterRef & a : adapters) {
+        inspect_gguf(a.path);
+        clear_log_error();
+        llama_adapter_lora * ad = llama_adapter_lora_init(model_, a.path.c_str());
+        if (!ad) {
+            const std::string why = last_log_error();
+            llama_model_free(model_);
+            throw Error("cannot apply adapter '" + a.path + "' to '" + model_path + "'" + (why.empty() ? "" : ": " + why));
+        }
+        adapters_.push_back(ad);
+        scales.push_back(a.scale);
+    }
+
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t) opt.n_ctx;
+    cp.n_batch = (uint32_t) opt.n_ctx;
+    cp.n_ubatch = (uint32_t) opt.n_ctx;
+    cp.n_seq_max = 1;
+    cp.type_k = GGML_TYPE_F32;
+    cp.type_v = GGML_TYPE_F32;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.op_offload = use_gpu;
+    const int threads = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.no_perf = true;
+    ctx_ = llama_init_from_model(model_, cp);
+    if (!ctx_) {
+        llama_model_free(model_);
+        throw Error("libllama cannot create a context for '" + model_path + "'");
+    }
+    if (!adapters_.empty()) llama_set_adapters_lora(ctx_, adapters_.data(), adapters_.size(), scales.data());
+}
+
+LlamaRunner::~LlamaRunner() {
+    if (ctx_) llama_free(ctx_);
+    if (model_) llama_model_free(model_);  // frees its adapters too
+}
+
+int64_t LlamaRunner::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
+
+int32_t LlamaRunner::eos() const { return llama_vocab_eos(llama_model_get_vocab(model_)); }
+
+std::vector<int32_t> LlamaRunner::tokenize(const std::string & text, bool add_special) const {
+    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    std::vector<int32_t> out(text.size() + 8);
+    int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, false);
+    if (n < 0) {
+        out.resize((size_t) -n);
+        n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, false);
+    }
+    require(n >= 0, "cannot tokenize the text");
+    out.resize((size_t) n);
+    return out;
+}
+
+std::string LlamaRunner::detokenize(const std::vector<int32_t> & tokens) const {
+    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    std::string out(tokens.size() * 8 + 16, '\0');
+    int32_t n = llama_detokenize(vocab, tokens.data(), (int32_t) tokens.size(), out.data(), (int32_t) out.size(), true, false);
+    if (n < 0) {
+        out.resize((size_t) -n);
+        n = llama_detokenize(vocab, tokens.data(), (int32_t) tokens.size(), out.data(), (int32_t) out.size(), true, false);
+    }
+    out.resize((size_t) std::max(0, n));
+    return out;
+}
+
+void LlamaRunner::decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits) {
+    const int64_t nv = n_vocab();
+    for (int32_t t : tokens) require(t >= 0 && t < nv, "token id " + std::to_string(t) + " is outside the vocabulary");
+    require(pos0 + (int64_t) tokens.size() <= n_ctx_, "the sequence does not fit the context of " + std::to_string(n_ctx_) + " tokens");
+    llama_batch b = llama_batch_init((int32_t) tokens.size(), 0, 1);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        b.token[i] = tokens[i];
+        b.pos[i] = pos0 + (int32_t) i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = all_logits || i + 1 == tokens.size();
+    }
+    b.n_tokens = (int32_t) tokens.size();
+    const int32_t rc = llama_decode(ctx_, b);
+    llama_batch_free(b);
+    require(rc == 0, "llama_decode failed (" + std::to_string(rc) + ")");
+}
+
+std::vector<float> LlamaRunner::logits(const std::vector<int32_t> & tokens) {
+    require(!tokens.empty(), "no tokens to evaluate");
+    llama_memory_clear(llama_get_memory(ctx_), true);
+    decode(tokens, 0, true);
+    const int64_t nv = n_vocab();
+    std::vector<float> out(tokens.size() * (size_t) nv);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const float * l = llama_get_logits_ith(ctx_, (int32_t) i);
+        std::copy(l, l + nv, out.begin() + (int64_t) i * nv);
+    }
+    return out;
+}
+
+std::vector<int32_t> LlamaRunner::generate_greedy(const std::vector<int32_t> & prompt, int max_new) {
+    require(!prompt.empty(), "an empty prompt");
+    require(max_new >= 1 && max_new <= n_ctx_, "max_new_tokens must be from 1 to the context size");
+    llama_memory_clear(llama_get_memory(ctx_), true);
+    decode(prompt, 0, false);
+    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    const int64_t nv = n_vocab();
+    std::vector<int32_t> out;
+    int32_t pos = (int32_t) prompt.size();
+    for (int i = 0; i < max_new && pos < n_ctx_; ++i) {
+        const float * l = llama_get_logits_ith(ctx_, -1);
+        const int32_t next = (int32_t) (std::max_element(l, l + nv) - l);
+        if (llama_vocab_is_eog(vocab, next)) break;
+        out.push_back(next);
+        decode({next}, pos++, false);
+    }
+    return out;
+}
+
+}  // namespace tang
