@@ -4,4 +4,4 @@ export type { DeviceInfo, GgufSummary, SystemInfo } from './system.js';
 export { createModel, SHAPES, type CreateModelOptions, type ModelShape } from './model/create.js';
 export { openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
 export type { AdamWSettings, MicroBatchStats, TrainerInfo } from './engine/trainer.js';
-export { openRunner, Runner, type AdapterRef, type RunnerOptions } from './generate/runner.js';
+export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingOptions } from './generate/runner.js';

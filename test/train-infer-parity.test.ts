@@ -58,7 +58,7 @@ test(`libllama's greedy decoding follows the engine's argmax on ${device}`, asyn
 
   const runner = await openRunner(model, [{ path: adapter }], { device, nCtx: 128 });
   const prompt = seq.subarray(0, 12);
-  const out = await runner.generateGreedy(prompt, 20);
+  const out = await runner.generate(prompt, { temperature: 0, noRepeatNgramSize: 0, maxNewTokens: 20 });
   await runner.dispose();
   assert.ok(out.length > 0);
 

@@ -1,6 +1,9 @@
 // libllama inference from TypeScript: a GGUF base with LoRA adapters (each with a scale),
-// tokenizer, every position's logits, greedy decoding. Sampling builds on this.
-import { addon, type NativeRunner } from '../native/binding.js';
+// tokenizer, every position's logits, and generation with Hugging Face sampling semantics
+// (the no_repeat_ngram_size ban is our own libllama sampler).
+import { addon, type NativeRunner, type SamplingOptions } from '../native/binding.js';
+
+export type { SamplingOptions } from '../native/binding.js';
 import { Serial } from '../native/serial.js';
 
 export interface AdapterRef {
@@ -37,9 +40,9 @@ export class Runner implements AsyncDisposable {
     return this.#serial.run((n) => n.logits(Int32Array.from(tokens)));
   }
 
-  /** Greedy continuation of `prompt`, up to maxNew tokens, stopping at end-of-generation. */
-  generateGreedy(prompt: ArrayLike<number>, maxNew: number): Promise<Int32Array> {
-    return this.#serial.run((n) => n.generateGreedy(Int32Array.from(prompt), maxNew));
+  /** Continues `prompt` (sampling or greedy), stopping at end-of-generation or maxNewTokens. */
+  generate(prompt: ArrayLike<number>, options: SamplingOptions = {}): Promise<Int32Array> {
+    return this.#serial.run((n) => n.generate(Int32Array.from(prompt), options));
   }
 
   dispose(): Promise<void> {

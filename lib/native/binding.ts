@@ -108,11 +108,24 @@ export interface NativeModelSpec {
   seed?: number;
 }
 
+/** Hugging Face generate() semantics; defaults are the reference recipe's. */
+export interface SamplingOptions {
+  temperature?: number; // 0 = greedy (default 0.1)
+  doSample?: boolean; // false = greedy (default true)
+  topK?: number; // 0 = off (default)
+  topP?: number; // default 0.3
+  minP?: number; // default 0
+  repeatPenalty?: number; // 1 = off (default)
+  noRepeatNgramSize?: number; // default 3, 0 = off
+  maxNewTokens?: number; // default 128
+  seed?: number; // default 42
+}
+
 export interface NativeRunner {
   tokenize(text: string, addSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array): string;
   logits(tokens: Int32Array): Promise<Float32Array>;
-  generateGreedy(prompt: Int32Array, maxNew: number): Promise<Int32Array>;
+  generate(prompt: Int32Array, options: SamplingOptions): Promise<Int32Array>;
   info(): { nVocab: number; eos: number };
   dispose(): Promise<void>;
 }

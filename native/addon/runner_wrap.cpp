@@ -26,7 +26,7 @@ void RunnerWrap::Register(Napi::Env env, Napi::Object exports) {
                                      {InstanceMethod("tokenize", &RunnerWrap::Tokenize),
                                       InstanceMethod("detokenize", &RunnerWrap::Detokenize),
                                       InstanceMethod("logits", &RunnerWrap::Logits),
-                                      InstanceMethod("generateGreedy", &RunnerWrap::GenerateGreedy),
+                                      InstanceMethod("generate", &RunnerWrap::Generate),
                                       InstanceMethod("info", &RunnerWrap::Info),
                                       InstanceMethod("dispose", &RunnerWrap::Dispose)});
     g_constructor = new Napi::FunctionReference(Napi::Persistent(cls));
@@ -94,14 +94,26 @@ Napi::Value RunnerWrap::Logits(const Napi::CallbackInfo & info) {
         });
 }
 
-Napi::Value RunnerWrap::GenerateGreedy(const Napi::CallbackInfo & info) {
+Napi::Value RunnerWrap::Generate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     std::vector<int32_t> prompt = arg_int32_array(info, 0, "prompt tokens");
-    const int max_new = (int) arg_number(info, 1, "max new tokens");
+    Napi::Object o = arg_object(info, 1, "sampling options");
+    tang::SamplingParams p;
+    p.temperature = (float) opt_number(o, "temperature", p.temperature);
+    p.do_sample = p.temperature > 0;  // temperature 0 = greedy
+    Napi::Value ds = o.Get("doSample");
+    if (!ds.IsUndefined()) p.do_sample = p.do_sample && ds.ToBoolean();
+    p.top_k = (int) opt_number(o, "topK", p.top_k);
+    p.top_p = (float) opt_number(o, "topP", p.top_p);
+    p.min_p = (float) opt_number(o, "minP", p.min_p);
+    p.repeat_penalty = (float) opt_number(o, "repeatPenalty", p.repeat_penalty);
+    p.no_repeat_ngram_size = (int) opt_number(o, "noRepeatNgramSize", p.no_repeat_ngram_size);
+    p.max_new_tokens = (int) opt_number(o, "maxNewTokens", p.max_new_tokens);
+    p.seed = (uint32_t) opt_number(o, "seed", p.seed);
     use(env);
     Ptr r = runner_;
     return run_exclusive<std::vector<int32_t>>(
-        env, busy_, [r, prompt, max_new] { return r->generate_greedy(prompt, max_new); },
+        env, busy_, [r, prompt, p] { return r->generate(prompt, p); },
         [](Napi::Env env, std::vector<int32_t> & v) -> Napi::Value { return to_js_tokens(env, v); });
 }
 

@@ -1,6 +1,6 @@
 // Runner: the JS object over one tang::LlamaRunner (libllama inference with adapters).
 // Created by openRunner(); tokenize/detokenize are quick and synchronous, logits and
-// generation return Promises; dispose() frees the model, later calls throw.
+// generation (sampling with Hugging Face semantics) return Promises; dispose() frees the model, later calls throw.
 #pragma once
 
 #include <napi.h>
@@ -23,7 +23,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value Logits(const Napi::CallbackInfo & info);
-    Napi::Value GenerateGreedy(const Napi::CallbackInfo & info);
+    Napi::Value Generate(const Napi::CallbackInfo & info);
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 

@@ -8,6 +8,7 @@
 #include "gguf_inspect.h"
 #include "llama.h"
 #include "log.h"
+#include "ngram_ban.h"
 
 namespace tang {
 
@@ -137,18 +138,43 @@ std::vector<float> LlamaRunner::logits(const std::vector<int32_t> & tokens) {
     return out;
 }
 
-std::vector<int32_t> LlamaRunner::generate_greedy(const std::vector<int32_t> & prompt, int max_new) {
-    require(!prompt.empty(), "an empty prompt");
-    require(max_new >= 1 && max_new <= n_ctx_, "max_new_tokens must be from 1 to the context size");
+std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, const SamplingParams & p) {
+    require(!prompt.empty(), "the prompt is empty");
+    require(p.max_new_tokens >= 1 && p.max_new_tokens <= n_ctx_,
+            "max_new_tokens must be from 1 to the context size (" + std::to_string(n_ctx_) + "), got " +
+                std::to_string(p.max_new_tokens));
+    require(!p.do_sample || p.temperature > 0, "temperature must be positive when sampling (0 = greedy)");
+    require(p.top_p > 0 && p.top_p <= 1 && p.min_p >= 0 && p.min_p < 1 && p.top_k >= 0,
+            "top_p must be in (0, 1], min_p in [0, 1), top_k >= 0");
+    require(p.repeat_penalty > 0 && p.no_repeat_ngram_size >= 0, "repeat penalty must be positive, n-gram size >= 0");
+
+    llama_sampler * chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    struct Free {
+        llama_sampler * s;
+        ~Free() { llama_sampler_free(s); }
+    } free_chain{chain};
+    if (p.repeat_penalty != 1.0f) {
+        llama_sampler_chain_add(chain, llama_sampler_init_penalties((int32_t) n_vocab(), n_ctx_, p.repeat_penalty, 0, 0));
+    }
+    if (p.no_repeat_ngram_size > 0) llama_sampler_chain_add(chain, ngram_ban_sampler_init(p.no_repeat_ngram_size));
+    if (p.do_sample) {
+        llama_sampler_chain_add(chain, llama_sampler_init_temp(p.temperature));
+        if (p.top_k > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(p.top_k));
+        if (p.top_p < 1) llama_sampler_chain_add(chain, llama_sampler_init_top_p(p.top_p, 1));
+        if (p.min_p > 0) llama_sampler_chain_add(chain, llama_sampler_init_min_p(p.min_p, 1));
+        llama_sampler_chain_add(chain, llama_sampler_init_dist(p.seed));
+    } else {
+        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+    }
+    for (int32_t t : prompt) llama_sampler_accept(chain, t);
+
     llama_memory_clear(llama_get_memory(ctx_), true);
     decode(prompt, 0, false);
     const llama_vocab * vocab = llama_model_get_vocab(model_);
-    const int64_t nv = n_vocab();
     std::vector<int32_t> out;
     int32_t pos = (int32_t) prompt.size();
-    for (int i = 0; i < max_new && pos < n_ctx_; ++i) {
-        const float * l = llama_get_logits_ith(ctx_, -1);
-        const int32_t next = (int32_t) (std::max_element(l, l + nv) - l);
+    for (int i = 0; i < p.max_new_tokens && pos < n_ctx_; ++i) {
+        const llama_token next = llama_sampler_sample(chain, ctx_, -1);  // also accepts it
         if (llama_vocab_is_eog(vocab, next)) break;
         out.push_back(next);
         decode({next}, pos++, false);

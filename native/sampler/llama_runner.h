@@ -1,7 +1,7 @@
 // Inference through libllama itself: a GGUF base with zero or more GGUF LoRA adapters, in one
 // context with an f32 KV cache and flash attention off (so its numbers are comparable with the
-// training engine's). Tokenizes, returns every position's logits, and decodes greedily.
-// The sampling chain and batched generation build on this (issue: sampling).
+// training engine's). Tokenizes, returns every position's logits, and generates with Hugging
+// Face sampling semantics (processors, warpers, seeded draw; our n-gram ban sampler).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,20 @@ namespace tang {
 struct AdapterRef {
     std::string path;
     float scale = 1.0f;
+};
+
+// Sampling with Hugging Face generate() semantics. Processors: repetition penalty, n-gram ban;
+// then, when do_sample, warpers temperature, top-k, top-p, min-p and a seeded draw; else argmax.
+struct SamplingParams {
+    bool do_sample = true;
+    float temperature = 0.1f;
+    int top_k = 0;              // 0 = off
+    float top_p = 0.3f;         // 1 = off
+    float min_p = 0.0f;         // 0 = off
+    float repeat_penalty = 1.0f;  // 1 = off
+    int no_repeat_ngram_size = 3; // 0 = off
+    int max_new_tokens = 128;
+    uint32_t seed = 42;
 };
 
 struct RunnerOptions {
@@ -37,7 +51,7 @@ class LlamaRunner {
     std::vector<int32_t> tokenize(const std::string & text, bool add_special) const;
     std::string detokenize(const std::vector<int32_t> & tokens) const;
     std::vector<float> logits(const std::vector<int32_t> & tokens);  // (n_vocab) per token
-    std::vector<int32_t> generate_greedy(const std::vector<int32_t> & prompt, int max_new);
+    std::vector<int32_t> generate(const std::vector<int32_t> & prompt, const SamplingParams & p);  // stops at EOG
 
   private:
     void decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits);
