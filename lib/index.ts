@@ -5,3 +5,6 @@ export { createModel, SHAPES, type CreateModelOptions, type ModelShape } from '.
 export { openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
 export type { AdamWSettings, MicroBatchStats, TrainerInfo } from './engine/trainer.js';
 export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingOptions } from './generate/runner.js';
+export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type MetricsLine } from './train/train.js';
+export { loadRecords, parseRecords } from './data/records.js';
+export { learningRate, type SchedulerKind } from './train/schedule.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { llama2Prompt, llama2TrainingText } from '../lib/data/template.js';
 import { openRunner } from '../lib/index.js';
-import { packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
+import { countTargets, packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { repoRoot, scratchDir } from './helpers/paths.js';
 
@@ -42,16 +42,20 @@ test('a tokenized sample masks the prompt, ends with EOS and is cut at cutoffLen
 
 test('packing fills rows first-fit, keeps samples whole, marks segments and pads', () => {
   const mk = (n: number, v: number): Sample => ({ tokens: Array(n).fill(v), labels: Array(n).fill(v) });
-  const batches = packBatches([mk(6, 1), mk(5, 2), mk(3, 3), mk(4, 4)], 10, 2, 0);
+  const batches = packBatches([mk(6, 1), mk(5, 2), mk(3, 3), mk(4, 4)], { rowLen: 10, rows: 2, pad: 0 });
   // rows: [6 + 3], [5 + 4] -> one batch of 2 rows of 9 tokens
   assert.equal(batches.length, 1);
   const b = batches[0]!;
   assert.equal(b.rows, 2);
   assert.deepEqual([...b.tokens], [1, 1, 1, 1, 1, 1, 3, 3, 3, 2, 2, 2, 2, 2, 4, 4, 4, 4]);
   assert.deepEqual([...b.segments], [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
-  const padded = packBatches([mk(6, 1), mk(2, 2)], 7, 2, 9)[0]!;
+  const padded = packBatches([mk(6, 1), mk(2, 2)], { rowLen: 7, rows: 2, pad: 9 })[0]!;
   assert.deepEqual([...padded.tokens], [1, 1, 1, 1, 1, 1, 2, 2, 9, 9, 9, 9]);
   assert.deepEqual([...padded.labels], [1, 1, 1, 1, 1, 1, -100, -100, -100, -100, -100, -100].map((x, i) => (i >= 6 && i < 8 ? 2 : x)));
   assert.deepEqual([...padded.segments], [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1]);
-  assert.throws(() => packBatches([mk(11, 1)], 10, 1, 0), /exceeds the row length 10/);
+  assert.throws(() => packBatches([mk(11, 1)], { rowLen: 10, rows: 1, pad: 0 }), /exceeds the row length 10/);
+  const unpacked = packBatches([mk(3, 1), mk(2, 2)], { rowLen: 4, rows: 2, pad: 0, packing: false })[0]!;
+  assert.deepEqual([...unpacked.tokens], [1, 1, 1, 0, 2, 2, 0, 0]);
+  assert.deepEqual([...unpacked.segments], [0, 0, 0, -1, 0, 0, -1, -1]);
+  assert.equal(countTargets(unpacked), 2 + 1);
 });

@@ -4,11 +4,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
+import { trainCommand } from './train.js';
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('tang-lora')
   .command(infoCommand)
   .command(inspectCommand)
+  .command(trainCommand)
   .demandCommand(1, 'Name a command (see --help)')
   .strict()
   .help()

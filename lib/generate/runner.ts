@@ -15,6 +15,7 @@ export interface RunnerOptions {
   device?: string; // "cpu" | "cuda" | "auto"
   nCtx?: number; // context size in tokens (default 1024)
   threads?: number;
+  vocabOnly?: boolean; // tokenizer only (no weights are loaded; logits and generate refuse)
 }
 
 export class Runner implements AsyncDisposable {

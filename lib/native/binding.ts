@@ -139,7 +139,7 @@ export interface Binding {
   openRunner(
     model: string,
     adapters: Array<{ path: string; scale: number }>,
-    options: { device?: string; nCtx?: number; threads?: number },
+    options: { device?: string; nCtx?: number; threads?: number; vocabOnly?: boolean },
   ): Promise<NativeRunner>;
 }
 

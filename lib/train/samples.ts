@@ -21,22 +21,35 @@ export async function tokenizeSample(
   return { tokens: full, labels };
 }
 
+export interface PackOptions {
+  rowLen: number; // tokens per row at most (the cutoff length)
+  rows: number; // rows per micro-batch
+  pad: number; // token id of padding
+  packing?: boolean; // false: one sample per row, every row padded to rowLen (the reference)
+}
+
 /**
  * Packs samples, in order, into rows of at most rowLen tokens (first fit, no sample split),
- * then groups rows into batches of `rows` rows; the last row of a batch is padded with `pad`.
+ * then groups rows into micro-batches of `rows` rows, padding each batch to its longest row.
  */
-export function packBatches(samples: Sample[], rowLen: number, rows: number, pad: number): Batch[] {
+export function packBatches(samples: Sample[], { rowLen, rows, pad, packing = true }: PackOptions): Batch[] {
   const packed: Sample[][] = [];
+  const used: number[] = [];
   for (const s of samples) {
     if (s.tokens.length > rowLen) throw new Error(`a sample of ${s.tokens.length} tokens exceeds the row length ${rowLen}`);
-    const row = packed.find((r) => r.reduce((n, x) => n + x.tokens.length, 0) + s.tokens.length <= rowLen);
-    if (row) row.push(s);
-    else packed.push([s]);
+    const i = packing ? used.findIndex((n) => n + s.tokens.length <= rowLen) : -1;
+    if (i >= 0) {
+      packed[i]!.push(s);
+      used[i]! += s.tokens.length;
+    } else {
+      packed.push([s]);
+      used.push(s.tokens.length);
+    }
   }
   const batches: Batch[] = [];
   for (let i = 0; i < packed.length; i += rows) {
     const group = packed.slice(i, i + rows);
-    const len = Math.max(...group.map((r) => r.reduce((n, x) => n + x.tokens.length, 0)));
+    const len = packing ? Math.max(...used.slice(i, i + rows)) : rowLen;
     const tokens = new Int32Array(group.length * len).fill(pad);
     const labels = new Int32Array(group.length * len).fill(-100);
     const segments = new Int32Array(group.length * len).fill(-1);
@@ -52,4 +65,14 @@ export function packBatches(samples: Sample[], rowLen: number, rows: number, pad
     batches.push({ rows: group.length, tokens, labels, segments });
   }
   return batches;
+}
+
+/** Target tokens of a batch: positions whose next token, in the same sample, has a label. */
+export function countTargets(b: Batch): number {
+  let n = 0;
+  const len = b.tokens.length / b.rows;
+  for (let i = 0; i + 1 < b.tokens.length; i++) {
+    if ((i + 1) % len !== 0 && b.segments[i]! >= 0 && b.segments[i + 1] === b.segments[i] && b.labels[i + 1] !== -100) n++;
+  }
+  return n;
 }

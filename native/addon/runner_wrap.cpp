@@ -55,6 +55,7 @@ Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
     opt.device = opt_string(o, "device", "auto");
     opt.n_ctx = (int) opt_number(o, "nCtx", opt.n_ctx);
     opt.n_threads = (int) opt_number(o, "threads", 0);
+    opt.vocab_only = o.Get("vocabOnly").ToBoolean();
     return PromiseWorker<Ptr>::Start(
         env, [=] { return std::make_shared<tang::LlamaRunner>(model, adapters, opt); },
         [](Napi::Env env, Ptr & r) -> Napi::Value {

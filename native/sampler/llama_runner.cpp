@@ -33,11 +33,16 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     llama_model_params mp = llama_model_default_params();
     mp.devices = devices;
     mp.n_gpu_layers = use_gpu ? -1 : 0;
+    mp.vocab_only = opt.vocab_only;
     clear_log_error();
     model_ = llama_model_load_from_file(model_path.c_str(), mp);
     require(model_ != nullptr, "libllama cannot load '" + model_path + "'" +
                                    (last_log_error().empty() ? "" : ": " + last_log_error()));
 
+    if (opt.vocab_only) {
+        require(adapters.empty(), "a tokenizer-only runner takes no adapters");
+        return;
+    }
     std::vector<float> scales;
     for (const AdapterRef & a : adapters) {
         inspect_gguf(a.path);
@@ -108,6 +113,7 @@ std::string LlamaRunner::detokenize(const std::vector<int32_t> & tokens) const {
 }
 
 void LlamaRunner::decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits) {
+    require(ctx_ != nullptr, "this runner was opened for its tokenizer only");
     const int64_t nv = n_vocab();
     for (int32_t t : tokens) require(t >= 0 && t < nv, "token id " + std::to_string(t) + " is outside the vocabulary");
     require(pos0 + (int64_t) tokens.size() <= n_ctx_, "the sequence does not fit the context of " + std::to_string(n_ctx_) + " tokens");

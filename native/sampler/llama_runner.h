@@ -37,6 +37,7 @@ struct RunnerOptions {
     std::string device = "auto";  // "cpu" | "cuda" | "auto"
     int n_ctx = 1024;
     int n_threads = 0;            // 0 = all cores
+    bool vocab_only = false;      // tokenizer only: no weights, no context
 };
 
 class LlamaRunner {

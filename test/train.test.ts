@@ -1,0 +1,135 @@
+// `tang-lora train` end to end on the tiny model: outputs, checkpoints, exact resume after
+// Ctrl-C, packing vs padding, the schedule, and bad input.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { learningRate, openRunner, parseRecords, train } from '../lib/index.js';
+import { makeFixtureModel } from './helpers/fixture-models.js';
+import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+
+const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
+const dir = scratchDir('train');
+const data = path.join(repoRoot, 'test', 'data', 'tang-32.json');
+const quick = ['--device', device, '--micro-batch-size', '2', '--grad-accum', '2', '--warmup-steps', '2', '--lr', '1e-2'];
+const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'train', ...args], { encoding: 'utf8' });
+const metrics = (out: string) =>
+  fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+test('the schedule follows Hugging Face: warm-up from 0, then linear, cosine or constant', () => {
+  const s = { lr: 1, warmupSteps: 4, totalSteps: 12 };
+  assert.deepEqual([0, 1, 2, 3].map((k) => learningRate(k, { ...s, kind: 'linear' })), [0, 0.25, 0.5, 0.75]);
+  assert.equal(learningRate(4, { ...s, kind: 'linear' }), 1);
+  assert.equal(learningRate(8, { ...s, kind: 'linear' }), 0.5);
+  assert.equal(learningRate(12, { ...s, kind: 'linear' }), 0);
+  assert.ok(Math.abs(learningRate(8, { ...s, kind: 'cosine' }) - 0.5) < 1e-12);
+  assert.equal(learningRate(10, { ...s, kind: 'constant' }), 1);
+});
+
+test('records: JSON array or JSONL; a bad record names its index and field', () => {
+  const rec = { instruction: 'i', input: 'x', output: 'y' };
+  assert.equal(parseRecords(JSON.stringify([rec, rec]), 'a.json').length, 2);
+  assert.equal(parseRecords(`${JSON.stringify(rec)}\n${JSON.stringify(rec)}\n`, 'a.jsonl').length, 2);
+  assert.throws(() => parseRecords('[{"instruction":"i","input":"x"}]', 'a.json'), /record 0: field 'output' is missing/);
+  assert.throws(() => parseRecords(`[${JSON.stringify(rec)},{"instruction":"i","input":3,"output":""}]`, 'a.json'), /record 1: field 'input' must be a string/);
+  assert.throws(() => parseRecords('[{"a":', 'a.json'), /is not valid JSON/);
+  assert.throws(() => parseRecords('  ', 'a.json'), /holds no records/);
+  assert.equal(parseRecords('[{"instruction":"i","input":"x"}]', 't.json', { requireOutput: false }).length, 1);
+});
+
+test('train writes the adapter, metrics and at most save-total-limit checkpoints; libllama loads them', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const out = path.join(dir, 'run');
+  const r = cli('--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '5', '--logging-steps', '1', '--save-steps', '1', '--save-total-limit', '3');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^step 5 /m);
+  const m = metrics(out);
+  assert.deepEqual(m.map((x) => x.step), [1, 2, 3, 4, 5]);
+  assert.equal(m[0].lr, 0, 'the first step runs at warm-up rate 0');
+  assert.ok(m.every((x) => Number.isFinite(x.loss) && x.grad_norm > 0 && x.target_tokens > 0));
+  const ckpts = fs.readdirSync(path.join(out, 'checkpoints')).sort();
+  assert.deepEqual(ckpts, ['checkpoint-3', 'checkpoint-4', 'checkpoint-5']);
+  for (const a of [path.join(out, 'adapter.gguf'), path.join(out, 'checkpoints', 'checkpoint-4', 'adapter.gguf')]) {
+    const runner = await openRunner(model, [{ path: a }], { device, nCtx: 64 });
+    assert.equal((await runner.logits([1, 2, 3])).length, 3 * runner.nVocab);
+    await runner.dispose();
+  }
+});
+
+test('Ctrl-C saves a checkpoint and exits 130; resuming repeats the uninterrupted run', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const args = (out: string) => ['--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '8', '--logging-steps', '1', '--save-steps', '100'];
+  const whole = path.join(dir, 'whole');
+  assert.equal(cli(...args(whole)).status, 0);
+
+  const cut = path.join(dir, 'cut');
+  const child = spawn(process.execPath, [cliPath, 'train', ...args(cut)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let sent = false;
+  child.stdout.on('data', (b: Buffer) => {
+    if (!sent && /^step 2 /m.test(b.toString())) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.equal(code, 130);
+  const ck = fs.readdirSync(path.join(cut, 'checkpoints'));
+  assert.equal(ck.length, 1);
+  const k = Number(ck[0]!.split('-')[1]);
+  assert.ok(k >= 2 && k < 8, `interrupted at step ${k}`);
+
+  const r = cli(...args(cut), '--resume', path.join(cut, 'checkpoints', ck[0]!));
+  assert.equal(r.status, 0, r.stderr);
+  const a = metrics(whole);
+  const b = metrics(cut);
+  assert.deepEqual(b.map((x) => x.step), [1, 2, 3, 4, 5, 6, 7, 8]);
+  for (let i = k; i < 8; i++) {
+    for (const f of ['loss', 'lr', 'grad_norm'] as const) {
+      assert.ok(Math.abs(a[i][f] - b[i][f]) <= 1e-6, `step ${i + 1} ${f}: ${a[i][f]} vs ${b[i][f]}`);
+    }
+  }
+});
+
+test('packing and padding end at comparable loss; packing processes fewer tokens', async (t) => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const common = { model, data, device, microBatchSize: 4, gradAccum: 1, maxSteps: 6, warmupSteps: 0, lr: 1e-2, loggingSteps: 6, loraDropout: 0 };
+  const packed = await train({ ...common, out: path.join(dir, 'packed'), epochs: 1, maxSteps: -1 });
+  const padded = await train({ ...common, out: path.join(dir, 'padded'), packing: false, epochs: 1, maxSteps: -1 });
+  t.diagnostic(`one epoch of 32 samples: packed ${packed.tokens} tokens (${packed.steps} steps, padding ${(100 * packed.paddingFraction).toFixed(1)}%), ` +
+    `padded to 256: ${padded.tokens} tokens (${padded.steps} steps, padding ${(100 * padded.paddingFraction).toFixed(1)}%); ` +
+    `final loss ${packed.finalLoss.toFixed(3)} vs ${padded.finalLoss.toFixed(3)}`);
+  assert.ok(packed.tokens < padded.tokens);
+  assert.ok(Math.abs(packed.finalLoss - padded.finalLoss) < 0.5, 'comparable loss');
+});
+
+test('bad input: one line, exit 1 or 2, nothing written', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const bad = (name: string, text: string) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  const cases: Array<[string[], number, RegExp]> = [
+    [['--data', bad('malformed.json', '[{"instruction": ')], 1, /is not valid JSON/],
+    [['--data', bad('nooutput.json', '[{"instruction":"a","input":"b"}]')], 1, /record 0: field 'output' is missing/],
+    [['--data', bad('empty.json', '')], 1, /holds no records/],
+    [['--data', data, '--model', path.join(dir, 'missing.gguf')], 1, /model file '.*missing\.gguf' does not exist/],
+    [['--data', data, '--bogus-flag'], 2, /Unknown argument/],
+    [['--data', data, '--lr', '-1'], 1, /learning rate must be a non-negative number/],
+  ];
+  for (const [extra, status, re] of cases) {
+    const out = path.join(dir, `never-${status}-${cases.findIndex((c) => c[0] === extra)}`);
+    const r = cli('--model', model, '--out', out, '--device', device, ...extra);
+    assert.equal(r.status, status, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.ok(!fs.existsSync(out), 'no output folder');
+  }
+  const used = path.join(dir, 'used');
+  fs.mkdirSync(used);
+  fs.writeFileSync(path.join(used, 'metrics.jsonl'), '{}\n');
+  const r = cli('--model', model, '--data', data, '--out', used, '--device', device);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /holds another run; pass --overwrite/);
+});
