@@ -41,3 +41,21 @@ test('an unknown flag or command is a usage error, exit 2', () => {
   assert.match(r.stderr, /Unknown argument/);
   assert.equal(cli('frobnicate').status, 2);
 });
+
+test('tang-lora create-model writes a model that inspect reads; a bad type is one line, exit 1', () => {
+  const file = path.join(dir, 'created.gguf');
+  const r = cli('create-model', '--shape', 'tiny', '--type', 'q8_0', '--out', file, '--seed', '3');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /vocabulary 32000/);
+  const s = JSON.parse(cli('inspect', file, '--json').stdout);
+  assert.equal(s.nLayer, 2);
+  assert.equal(s.tensorTypes.q8_0, 16);
+  const bad = cli('create-model', '--type', 'q3_z', '--out', path.join(dir, 'bad.gguf'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^tang-lora: unknown weight type 'q3_z'/);
+  assert.ok(!fs.existsSync(path.join(dir, 'bad.gguf')));
+  const k = cli('create-model', '--type', 'q4_k', '--out', path.join(dir, 'k.gguf'));
+  assert.equal(k.status, 1);
+  assert.match(k.stderr, /type q4_K needs n_embd and n_ff to be multiples of 256/);
+  assert.equal(cli('create-model', '--shape', 'huge', '--out', file).status, 2);
+});

@@ -2,6 +2,7 @@
 // The `tang-lora` command line: one file per command, each a thin handler over the public API.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { createModelCommand } from './create-model.js';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
 import { trainCommand } from './train.js';
@@ -11,6 +12,7 @@ const cli = yargs(hideBin(process.argv))
   .command(infoCommand)
   .command(inspectCommand)
   .command(trainCommand)
+  .command(createModelCommand)
   .demandCommand(1, 'Name a command (see --help)')
   .strict()
   .help()
