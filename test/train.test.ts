@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { learningRate, openRunner, parseRecords, train } from '../lib/index.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { readEvents } from './helpers/tfrecord.js';
 
 const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('train');
@@ -48,6 +49,11 @@ test('train writes the adapter, metrics and at most save-total-limit checkpoints
   assert.deepEqual(m.map((x) => x.step), [1, 2, 3, 4, 5]);
   assert.equal(m[0].lr, 0, 'the first step runs at warm-up rate 0');
   assert.ok(m.every((x) => Number.isFinite(x.loss) && x.grad_norm > 0 && x.target_tokens > 0));
+  const eventFile = fs.readdirSync(out).find((f) => f.startsWith('events.out.tfevents.'));
+  assert.ok(eventFile, 'a TensorBoard event file');
+  const scalars = readEvents(path.join(out, eventFile)).filter((e) => 'loss' in e.scalars);
+  assert.deepEqual(scalars.map((e) => e.step), [1, 2, 3, 4, 5]);
+  assert.ok(Math.abs(scalars[4]!.scalars.loss! - m[4].loss) < 1e-5 * m[4].loss);
   const ckpts = fs.readdirSync(path.join(out, 'checkpoints')).sort();
   assert.deepEqual(ckpts, ['checkpoint-3', 'checkpoint-4', 'checkpoint-5']);
   for (const a of [path.join(out, 'adapter.gguf'), path.join(out, 'checkpoints', 'checkpoint-4', 'adapter.gguf')]) {

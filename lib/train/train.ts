@@ -8,6 +8,7 @@ import { openTrainer, type Batch } from '../engine/trainer.js';
 import { openRunner } from '../generate/runner.js';
 import { learningRate, type SchedulerKind } from './schedule.js';
 import { countTargets, packBatches, tokenizeSample, type Sample } from './samples.js';
+import { EventWriter } from './tfevents.js';
 
 export interface TrainOptions {
   model: string;
@@ -56,6 +57,7 @@ export interface TrainResult {
   finalLoss: number;
   adapter: string;
   metrics: string;
+  events: string; // TensorBoard event file
   tokens: number; // tokens processed (padding included), for packing vs padding
   paddingFraction: number;
   aborted: boolean;
@@ -164,6 +166,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     fs.writeFileSync(metricsPath, '');
   }
 
+  const events = new EventWriter(o.out);
   let tokens = 0;
   let padding = 0;
   let windowLoss = 0;
@@ -212,6 +215,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             target_tokens: windowTargets,
           };
           fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+          events.scalars(step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm });
           o.onLog?.(m);
           windowLoss = windowTargets = windowTokens = 0;
           windowStart = performance.now();
@@ -228,6 +232,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       finalLoss: lastLoss,
       adapter,
       metrics: metricsPath,
+      events: events.file,
       tokens,
       paddingFraction: tokens ? padding / tokens : 0,
       aborted,
