@@ -139,3 +139,22 @@ test('bad input: one line, exit 1 or 2, nothing written', async () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /holds another run; pass --overwrite/);
 });
+
+test('--config takes the reference names; flags on the command line win', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const cfg = path.join(dir, 'config.json');
+  fs.writeFileSync(cfg, JSON.stringify({
+    num_epoch: 1, LEARNING_RATE: 0.01, CUTOFF_LEN: 256, LORA_R: 4, LORA_ALPHA: 8, LORA_DROPOUT: 0,
+    MICRO_BATCH_SIZE: 2, GRADIENT_ACCUMULATION_STEPS: 1, warmup_steps: 0, 'max-steps': 2, loggingSteps: 1,
+  }));
+  const a = path.join(dir, 'cfg-a');
+  assert.equal(cli('--model', model, '--data', data, '--out', a, '--device', device, '--config', cfg).status, 0);
+  assert.deepEqual(metrics(a).map((m) => m.lr), [0.01, 0.005]);
+  const b = path.join(dir, 'cfg-b');
+  assert.equal(cli('--model', model, '--data', data, '--out', b, '--device', device, '--config', cfg, '--lr', '0.02').status, 0);
+  assert.deepEqual(metrics(b).map((m) => m.lr), [0.02, 0.01]);
+  fs.writeFileSync(cfg, JSON.stringify({ LORA_RANK: 3 }));
+  const r = cli('--model', model, '--data', data, '--out', path.join(dir, 'cfg-c'), '--config', cfg);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /'LORA_RANK' is not a train setting/);
+});

@@ -1,8 +1,16 @@
 // `tang-lora train`: LoRA fine-tuning with the reference recipe's knobs and defaults.
 import type { CommandModule } from 'yargs';
+import { readTrainConfig } from '../train/config.js';
 import { train, TRAIN_DEFAULTS, type MetricsLine } from '../train/train.js';
 
 const d = TRAIN_DEFAULTS;
+
+const TRAIN_FLAGS = [
+  'model', 'data', 'out', 'device', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
+  'grad-accum', 'max-grad-norm', 'weight-decay', 'cutoff-len', 'lora-r', 'lora-alpha', 'lora-dropout', 'target-modules',
+  'num-train-data', 'seed', 'train-on-prompt', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
+  'overwrite',
+];
 
 export const trainCommand: CommandModule = {
   command: 'train',
@@ -35,7 +43,10 @@ export const trainCommand: CommandModule = {
       .option('save-steps', { type: 'number', default: d.saveSteps })
       .option('save-total-limit', { type: 'number', default: d.saveTotalLimit })
       .option('resume', { type: 'string', describe: 'Continue from a checkpoint folder of this run' })
-      .option('overwrite', { type: 'boolean', default: d.overwrite, describe: 'Replace an earlier run in --out' }),
+      .option('overwrite', { type: 'boolean', default: d.overwrite, describe: 'Replace an earlier run in --out' })
+      .config('config', 'Settings from a JSON file (flag names or the reference script\'s names)', (file: string) =>
+        readTrainConfig(file, new Set(TRAIN_FLAGS)),
+      ),
   handler: async (a) => {
     const ac = new AbortController();
     let interrupts = 0;
