@@ -158,3 +158,18 @@ test('--config takes the reference names; flags on the command line win', async 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /'LORA_RANK' is not a train setting/);
 });
+
+test('--val-set-size holds records out and logs eval_loss every --eval-steps', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const out = path.join(dir, 'val');
+  const r = cli('--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '4', '--logging-steps', '1', '--eval-steps', '2', '--val-set-size', '4');
+  assert.equal(r.status, 0, r.stderr);
+  const m = metrics(out);
+  assert.deepEqual(m.filter((x) => 'eval_loss' in x).map((x) => x.step), [2, 4]);
+  assert.ok(m.every((x) => !('eval_loss' in x) || (Number.isFinite(x.eval_loss) && x.eval_loss > 0)));
+  const file = fs.readdirSync(out).find((f) => f.startsWith('events.out.tfevents.'))!;
+  assert.deepEqual(readEvents(path.join(out, file)).filter((e) => 'eval_loss' in e.scalars).map((e) => e.step), [2, 4]);
+  const big = cli('--model', model, '--data', data, '--out', path.join(dir, 'val-big'), '--val-set-size', '32');
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /val set size 32 leaves no training records out of 32/);
+});

@@ -8,7 +8,7 @@ const d = TRAIN_DEFAULTS;
 const TRAIN_FLAGS = [
   'model', 'data', 'out', 'device', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
   'grad-accum', 'max-grad-norm', 'weight-decay', 'cutoff-len', 'lora-r', 'lora-alpha', 'lora-dropout', 'target-modules',
-  'num-train-data', 'seed', 'train-on-prompt', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
+  'num-train-data', 'seed', 'val-set-size', 'eval-steps', 'train-on-prompt', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
   'overwrite',
 ];
 
@@ -37,6 +37,8 @@ export const trainCommand: CommandModule = {
       .option('target-modules', { type: 'string', array: true, default: d.targetModules })
       .option('num-train-data', { type: 'number', describe: 'Use the first N records' })
       .option('seed', { type: 'number', default: d.seed })
+      .option('val-set-size', { type: 'number', default: d.valSetSize, describe: 'Records held out for eval loss (0 = none)' })
+      .option('eval-steps', { type: 'number', describe: 'Evaluate every N steps (default: --logging-steps)' })
       .option('train-on-prompt', { type: 'boolean', default: d.trainOnPrompt })
       .option('packing', { type: 'boolean', default: d.packing, describe: '--no-packing pads every sample to --cutoff-len' })
       .option('logging-steps', { type: 'number', default: d.loggingSteps })
@@ -59,7 +61,8 @@ export const trainCommand: CommandModule = {
     const log = (m: MetricsLine) =>
       console.log(
         `step ${m.step}  epoch ${m.epoch.toFixed(2)}  loss ${m.loss.toFixed(4)}  lr ${m.lr.toExponential(2)}  ` +
-          `grad_norm ${m.grad_norm.toFixed(3)}  ${m.tokens_per_sec} tok/s`,
+          `grad_norm ${m.grad_norm.toFixed(3)}  ${m.tokens_per_sec} tok/s` +
+          (m.eval_loss !== undefined ? `  eval_loss ${m.eval_loss.toFixed(4)}` : ''),
       );
     const r = await train({
       model: a.model as string,
@@ -82,6 +85,8 @@ export const trainCommand: CommandModule = {
       targetModules: a['target-modules'] as string[],
       numTrainData: a['num-train-data'] as number | undefined,
       seed: a.seed as number,
+      valSetSize: a['val-set-size'] as number,
+      evalSteps: a['eval-steps'] as number | undefined,
       trainOnPrompt: a['train-on-prompt'] as boolean,
       packing: a.packing as boolean,
       loggingSteps: a['logging-steps'] as number,

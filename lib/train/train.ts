@@ -30,6 +30,8 @@ export interface TrainOptions {
   loraDropout?: number;
   targetModules?: string[];
   numTrainData?: number; // the first N records
+  valSetSize?: number; // records split off (after a seeded shuffle) for evaluation; 0 = none
+  evalSteps?: number; // evaluate every N optimizer steps (default: loggingSteps)
   seed?: number;
   trainOnPrompt?: boolean;
   packing?: boolean;
@@ -50,6 +52,7 @@ export interface MetricsLine {
   grad_norm: number;
   tokens_per_sec: number;
   target_tokens: number;
+  eval_loss?: number; // mean loss over the validation set's target tokens, when evaluated
 }
 
 export interface TrainResult {
@@ -80,6 +83,7 @@ export const TRAIN_DEFAULTS = {
   loraDropout: 0.05,
   targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
   seed: 42,
+  valSetSize: 0,
   trainOnPrompt: false,
   packing: true,
   loggingSteps: 20,
@@ -88,7 +92,7 @@ export const TRAIN_DEFAULTS = {
   overwrite: false,
 };
 
-function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'resume' | 'numTrainData'>>) {
+function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'resume' | 'numTrainData' | 'evalSteps'>>) {
   const positive = { microBatchSize: o.microBatchSize, gradAccum: o.gradAccum, cutoffLen: o.cutoffLen, loraR: o.loraR };
   for (const [k, v] of Object.entries(positive)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
@@ -98,6 +102,7 @@ function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'resume' |
   if (!(o.warmupSteps >= 0)) throw new Error(`warmup steps must be >= 0, got ${o.warmupSteps}`);
   if (!(o.loraDropout >= 0 && o.loraDropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${o.loraDropout}`);
   if (!['linear', 'cosine', 'constant'].includes(o.lrScheduler)) throw new Error(`unknown lr scheduler '${o.lrScheduler}'`);
+  if (!Number.isInteger(o.valSetSize) || o.valSetSize < 0) throw new Error(`val set size must be an integer >= 0, got ${o.valSetSize}`);
 }
 
 /** A seeded permutation (Fisher-Yates over a splitmix32 stream). */
@@ -133,6 +138,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!fs.existsSync(o.model)) throw new Error(`model file '${o.model}' does not exist`);
   let records = loadRecords(o.data);
   if (o.numTrainData !== undefined) records = records.slice(0, o.numTrainData);
+  if (o.valSetSize >= records.length) {
+    throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${records.length}`);
+  }
   const resume = o.resume ? JSON.parse(fs.readFileSync(path.join(o.resume, 'trainer_state.json'), 'utf8')) : null;
   prepareOut(o.out, o.overwrite, resume !== null);
 
@@ -145,6 +153,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await tok.dispose();
   }
   const pad = tok.eos;
+  // The validation split: a seeded shuffle, the last valSetSize samples held out.
+  const order = shuffled(samples, o.seed ^ 0x5eed);
+  const valSamples = order.slice(order.length - o.valSetSize);
+  if (o.valSetSize > 0) samples.splice(0, samples.length, ...order.slice(0, order.length - o.valSetSize));
+  const valBatches = packBatches(valSamples, { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
+  const evalEvery = o.evalSteps ?? o.loggingSteps;
   const epochBatches = (epoch: number): Batch[] =>
     packBatches(shuffled(samples, o.seed + epoch), { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
   const perEpoch = Math.ceil(epochBatches(0).length / o.gradAccum);
@@ -203,7 +217,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         windowLoss += stepLoss;
         windowTargets += n;
         lastLoss = n > 0 ? stepLoss / n : NaN;
-        if (step % o.loggingSteps === 0 || step === totalSteps) {
+        const evalLoss = valBatches.length > 0 && (step % evalEvery === 0 || step === totalSteps) ? await evaluate(trainer, valBatches) : undefined;
+        if (step % o.loggingSteps === 0 || step === totalSteps || evalLoss !== undefined) {
           const secs = (performance.now() - windowStart) / 1000;
           const m: MetricsLine = {
             step,
@@ -213,9 +228,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             grad_norm: gradNorm,
             tokens_per_sec: Math.round(windowTokens / secs),
             target_tokens: windowTargets,
+            ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}),
           };
           fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-          events.scalars(step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm });
+          events.scalars(step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
           o.onLog?.(m);
           windowLoss = windowTargets = windowTokens = 0;
           windowStart = performance.now();
@@ -240,6 +256,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await trainer.dispose();
   }
+}
+
+/** Mean loss over the target tokens of the validation batches (no dropout, no gradients). */
+async function evaluate(trainer: Awaited<ReturnType<typeof openTrainer>>, batches: Batch[]): Promise<number> {
+  let sum = 0;
+  let n = 0;
+  for (const b of batches) {
+    const r = await trainer.evalLoss(b);
+    sum += r.loss * r.targets;
+    n += r.targets;
+  }
+  return sum / Math.max(1, n);
 }
 
 async function saveCheckpoint(
