@@ -8,3 +8,4 @@ export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingO
 export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type MetricsLine } from './train/train.js';
 export { loadRecords, parseRecords } from './data/records.js';
 export { learningRate, type SchedulerKind } from './train/schedule.js';
+export { quantize, QUANT_TYPES } from './model/quantize.js';

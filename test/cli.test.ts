@@ -59,3 +59,22 @@ test('tang-lora create-model writes a model that inspect reads; a bad type is on
   assert.match(k.stderr, /type q4_K needs n_embd and n_ff to be multiples of 256/);
   assert.equal(cli('create-model', '--shape', 'huge', '--out', file).status, 2);
 });
+
+test('tang-lora quantize: f32 -> q8_0 through libllama; bad input is one line', async () => {
+  const src = path.join(dir, 'to-quantize.gguf');
+  assert.equal(cli('create-model', '--out', src, '--seed', '4').status, 0);
+  const out = path.join(dir, 'quantized.gguf');
+  const r = cli('quantize', src, out, '--type', 'q8_0');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(cli('inspect', out, '--json').stdout);
+  assert.deepEqual(s.tensorTypes, { f32: 5, q8_0: 16 });
+  const { openTrainer } = await import('../lib/index.js');
+  const t = await openTrainer(out, { rank: 2 }, { device: 'cpu' });
+  assert.equal((await t.info()).hparams.nLayer, 2);
+  await t.dispose();
+  assert.equal(cli('quantize', src, out, '--type', 'q9_9').status, 2);
+  const missing = cli('quantize', path.join(dir, 'none.gguf'), path.join(dir, 'never.gguf'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^tang-lora: model file '.*none\.gguf' does not exist\n$/);
+  assert.ok(!fs.existsSync(path.join(dir, 'never.gguf')));
+});

@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { createModelCommand } from './create-model.js';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
+import { quantizeCommand } from './quantize.js';
 import { trainCommand } from './train.js';
 
 const cli = yargs(hideBin(process.argv))
@@ -13,6 +14,7 @@ const cli = yargs(hideBin(process.argv))
   .command(inspectCommand)
   .command(trainCommand)
   .command(createModelCommand)
+  .command(quantizeCommand)
   .demandCommand(1, 'Name a command (see --help)')
   .strict()
   .help()

@@ -135,6 +135,7 @@ export interface Binding {
   info(): Promise<SystemInfo>;
   inspect(path: string): Promise<GgufSummary>;
   createModel(spec: NativeModelSpec, out: string, vocab: string): Promise<{ nVocab: number; nParams: number; fileSize: number }>;
+  quantize(input: string, out: string, type: string): Promise<void>;
   openTrainer(model: string, lora: NativeLoraConfig, options: NativeTrainerOptions): Promise<NativeTrainer>;
   openRunner(
     model: string,

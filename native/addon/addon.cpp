@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("info", Napi::Function::New(env, Info, "info"));
     exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
     exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
+    exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
     TrainerWrap::Register(env, exports);
     RunnerWrap::Register(env, exports);
     Napi::Object build = Napi::Object::New(env);

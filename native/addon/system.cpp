@@ -4,6 +4,7 @@
 #include "gguf_inspect.h"
 #include "errors.h"
 #include "llama_layout.h"
+#include "quantize.h"
 #include "random_model.h"
 #include "promise_worker.h"
 #include "system_info.h"
@@ -98,6 +99,15 @@ Napi::Value CreateModel(const Napi::CallbackInfo & info) {
             out.Set("fileSize", (double) r.file_size);
             return out;
         });
+}
+
+Napi::Value Quantize(const Napi::CallbackInfo & info) {
+    const std::string in = arg_string(info, 0, "input model path");
+    const std::string out = arg_string(info, 1, "output path");
+    const std::string type = arg_string(info, 2, "quantization type");
+    return PromiseWorker<bool>::Start(
+        info.Env(), [=] { tang::quantize_model(in, out, type, 0); return true; },
+        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
 }
 
 }  // namespace tang_addon

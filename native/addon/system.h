@@ -1,4 +1,5 @@
-// Free functions of the binding: info(), inspect(path), createModel(spec, path).
+// Free functions of the binding: info(), inspect(path), createModel(spec, path, vocab),
+// quantize(in, out, type).
 #pragma once
 
 #include <napi.h>
@@ -7,6 +8,7 @@ namespace tang_addon {
 
 Napi::Value Info(const Napi::CallbackInfo & info);     // () => Promise<SystemInfo>
 Napi::Value Inspect(const Napi::CallbackInfo & info);  // (path: string) => Promise<GgufSummary>
-Napi::Value CreateModel(const Napi::CallbackInfo & info);  // (spec, path) => Promise<CreatedModel>
+Napi::Value CreateModel(const Napi::CallbackInfo & info);  // (spec, path, vocab) => Promise<CreatedModel>
+Napi::Value Quantize(const Napi::CallbackInfo & info);     // (in, out, type) => Promise<void>
 
 }  // namespace tang_addon
