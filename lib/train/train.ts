@@ -8,6 +8,7 @@ import { openTrainer, type Batch } from '../engine/trainer.js';
 import { openRunner } from '../generate/runner.js';
 import { learningRate, type SchedulerKind } from './schedule.js';
 import { countTargets, packBatches, tokenizeSample, type Sample } from './samples.js';
+import { writeReport } from './report.js';
 import { EventWriter } from './tfevents.js';
 
 export interface TrainOptions {
@@ -61,6 +62,7 @@ export interface TrainResult {
   adapter: string;
   metrics: string;
   events: string; // TensorBoard event file
+  report: string; // report.html
   tokens: number; // tokens processed (padding included), for packing vs padding
   paddingFraction: number;
   aborted: boolean;
@@ -243,12 +245,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (aborted) await saveCheckpoint(trainer, o.out, step, o.saveTotalLimit);
     const adapter = path.join(o.out, 'adapter.gguf');
     await trainer.saveAdapter(adapter);
+    const lines = fs.readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);
+    const { signal: _s, onLog: _l, ...settings } = o;
+    writeReport(path.join(o.out, 'report.html'), lines, { ...settings, totalSteps });
     return {
       steps: step,
       finalLoss: lastLoss,
       adapter,
       metrics: metricsPath,
       events: events.file,
+      report: path.join(o.out, 'report.html'),
       tokens,
       paddingFraction: tokens ? padding / tokens : 0,
       aborted,
