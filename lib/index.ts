@@ -9,3 +9,4 @@ export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type Metric
 export { loadRecords, parseRecords } from './data/records.js';
 export { learningRate, type SchedulerKind } from './train/schedule.js';
 export { quantize, QUANT_TYPES } from './model/quantize.js';
+export { generatePoems, writeResults, TANG_INSTRUCTION, type PoemResult, type GenerateOptions } from './generate/poems.js';

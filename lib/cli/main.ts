@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createModelCommand } from './create-model.js';
+import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
 import { quantizeCommand } from './quantize.js';
@@ -15,14 +16,17 @@ const cli = yargs(hideBin(process.argv))
   .command(trainCommand)
   .command(createModelCommand)
   .command(quantizeCommand)
+  .command(generateCommand)
   .demandCommand(1, 'Name a command (see --help)')
   .strict()
   .help()
   .fail((msg, err) => {
-    // A usage error (unknown flag, missing argument) exits 2; a failure of the work itself exits 1.
-    const line = String(err?.message ?? msg).split('\n')[0];
+    // A usage error (unknown flag, missing argument, a failed check) exits 2; a failure of the
+    // work itself (an Error thrown by a handler) exits 1.
+    const failed = err instanceof Error;
+    const line = String(failed ? err.message : msg).split('\n')[0];
     console.error(`tang-lora: ${line}`);
-    process.exit(err ? 1 : 2);
+    process.exit(failed ? 1 : 2);
   });
 
 try {
