@@ -179,3 +179,19 @@ test('--val-set-size holds records out and logs eval_loss every --eval-steps', a
   assert.equal(big.status, 1);
   assert.match(big.stderr, /val set size 32 leaves no training records out of 32/);
 });
+
+test('on a terminal train draws a progress bar; piped output has only log lines', { skip: !fs.existsSync('/usr/bin/script') && 'no script(1)' }, async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const out = path.join(dir, 'tty');
+  const typescript = path.join(dir, 'tty.log');
+  const cmd = [process.execPath, cliPath, 'train', '--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '4', '--logging-steps', '2']
+    .map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('/usr/bin/script', ['-q', '-c', cmd, typescript], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const screen = fs.readFileSync(typescript, 'utf8');
+  assert.match(screen, /\[#+\.+\] 1\/4 {2}loss \d+\.\d{4} {2}lr \S+ {2}\d+ tok\/s {2}ETA \dm\d\ds/);
+  assert.match(screen, /\] 4\/4 /);
+  assert.match(screen, /step 4 {2}epoch/);
+  const piped = cli('--model', model, '--data', data, '--out', path.join(dir, 'piped'), ...quick, '--max-steps', '2', '--logging-steps', '1');
+  assert.doesNotMatch(piped.stdout, /\] \d+\/2/);
+});

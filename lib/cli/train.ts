@@ -1,7 +1,8 @@
 // `tang-lora train`: LoRA fine-tuning with the reference recipe's knobs and defaults.
+// On a terminal a live progress bar (step/total, loss, lr, tokens/s, ETA); log lines always.
 import type { CommandModule } from 'yargs';
 import { readTrainConfig } from '../train/config.js';
-import { train, TRAIN_DEFAULTS, type MetricsLine } from '../train/train.js';
+import { train, TRAIN_DEFAULTS, type MetricsLine, type StepProgress } from '../train/train.js';
 
 const d = TRAIN_DEFAULTS;
 
@@ -58,12 +59,27 @@ export const trainCommand: CommandModule = {
       ac.abort();
     };
     process.on('SIGINT', onSigint);
-    const log = (m: MetricsLine) =>
+    const tty = process.stdout.isTTY === true;
+    const clear = () => {
+      if (tty) process.stdout.write('\r\x1b[K');
+    };
+    const bar = (p: StepProgress) => {
+      if (!tty) return;
+      const width = 24;
+      const done = Math.round((width * p.step) / p.totalSteps);
+      const eta = `${Math.floor(p.etaSeconds / 60)}m${String(Math.round(p.etaSeconds % 60)).padStart(2, '0')}s`;
+      clear();
+      process.stdout.write(`[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}  ` +
+        `lr ${p.lr.toExponential(2)}  ${p.tokensPerSec} tok/s  ETA ${eta}`);
+    };
+    const log = (m: MetricsLine) => {
+      clear();
       console.log(
         `step ${m.step}  epoch ${m.epoch.toFixed(2)}  loss ${m.loss.toFixed(4)}  lr ${m.lr.toExponential(2)}  ` +
           `grad_norm ${m.grad_norm.toFixed(3)}  ${m.tokens_per_sec} tok/s` +
           (m.eval_loss !== undefined ? `  eval_loss ${m.eval_loss.toFixed(4)}` : ''),
       );
+    };
     const r = await train({
       model: a.model as string,
       data: a.data as string,
@@ -96,7 +112,9 @@ export const trainCommand: CommandModule = {
       overwrite: a.overwrite as boolean,
       signal: ac.signal,
       onLog: log,
+      onStep: bar,
     });
+    clear();
     process.off('SIGINT', onSigint);
     console.log(
       `tang-lora: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}, padding ${(100 * r.paddingFraction).toFixed(1)}% of ` +

@@ -43,6 +43,16 @@ export interface TrainOptions {
   overwrite?: boolean;
   signal?: AbortSignal;
   onLog?: (m: MetricsLine) => void;
+  onStep?: (p: StepProgress) => void;
+}
+
+export interface StepProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  tokensPerSec: number;
+  etaSeconds: number;
 }
 
 export interface MetricsLine {
@@ -94,7 +104,7 @@ export const TRAIN_DEFAULTS = {
   overwrite: false,
 };
 
-function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'resume' | 'numTrainData' | 'evalSteps'>>) {
+function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'onStep' | 'resume' | 'numTrainData' | 'evalSteps'>>) {
   const positive = { microBatchSize: o.microBatchSize, gradAccum: o.gradAccum, cutoffLen: o.cutoffLen, loraR: o.loraR };
   for (const [k, v] of Object.entries(positive)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
@@ -191,6 +201,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let windowTokens = 0;
   let lastLoss = NaN;
   let aborted = false;
+  const runStart = performance.now();
+  const startStep = step;
+  let runTokens = 0;
   try {
     for (let epoch = 0; step < totalSteps; epoch++) {
       const batches = epochBatches(epoch);
@@ -219,6 +232,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         windowLoss += stepLoss;
         windowTargets += n;
         lastLoss = n > 0 ? stepLoss / n : NaN;
+        runTokens += group.reduce((a, b) => a + b.tokens.length, 0);
+        const elapsed = (performance.now() - runStart) / 1000;
+        o.onStep?.({
+          step,
+          totalSteps,
+          loss: lastLoss,
+          lr,
+          tokensPerSec: Math.round(runTokens / elapsed),
+          etaSeconds: (elapsed / (step - startStep)) * (totalSteps - step),
+        });
         const evalLoss = valBatches.length > 0 && (step % evalEvery === 0 || step === totalSteps) ? await evaluate(trainer, valBatches) : undefined;
         if (step % o.loggingSteps === 0 || step === totalSteps || evalLoss !== undefined) {
           const secs = (performance.now() - windowStart) / 1000;
@@ -246,7 +269,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const adapter = path.join(o.out, 'adapter.gguf');
     await trainer.saveAdapter(adapter);
     const lines = fs.readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);
-    const { signal: _s, onLog: _l, ...settings } = o;
+    const { signal: _s, onLog: _l, onStep: _p, ...settings } = o;
     writeReport(path.join(o.out, 'report.html'), lines, { ...settings, totalSteps });
     return {
       steps: step,
