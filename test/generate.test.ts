@@ -16,7 +16,7 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'genera
 test('a test file gives the results file and results.jsonl, one record per prompt', { skip: !fs.existsSync(testData) && 'no shared/data' }, async () => {
   const model = await makeFixtureModel(dir, 'f32');
   const out = path.join(dir, 'out', 'results.txt');
-  const r = cli('--model', model, '--data', testData, '--out', out, '--max-new-tokens', '12');
+  const r = cli('--model', model, '--data', testData, '--out', out, '--max-new-tokens', '12', '--parallel', '15');
   assert.equal(r.status, 0, r.stderr);
   const inputs = JSON.parse(fs.readFileSync(testData, 'utf8')).map((x: { input: string }) => x.input);
   const lines = fs.readFileSync(path.join(dir, 'out', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -47,5 +47,23 @@ test('one prompt prints the poem; bad input is one line and a non-zero exit', as
     assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('prompts decoded as parallel sequences give what one-by-one decoding gives', async () => {
+  const { openRunner } = await import('../lib/index.js');
+  const model = await makeFixtureModel(dir, 'f32');
+  const r = await openRunner(model, [], { device, nCtx: 128, nParallel: 4 });
+  try {
+    const prompts = Array.from({ length: 7 }, (_, i) => Array.from({ length: 5 + i }, (_, k) => 3 + ((i * 7919 + k * 104729) % 31990)));
+    for (const opts of [{ temperature: 0 }, { temperature: 0.8, topP: 0.9, seed: 3 }]) {
+      const o = { ...opts, maxNewTokens: 10 };
+      const batched = await r.generateBatch(prompts, o);
+      assert.equal(batched.length, prompts.length);
+      for (const [i, p] of prompts.entries()) assert.deepEqual([...batched[i]!], [...(await r.generate(p, o))], `prompt ${i} ${JSON.stringify(opts)}`);
+    }
+    await assert.rejects(r.generateBatch([[1, 2], []], { maxNewTokens: 4 }), /prompt 1 is empty/);
+  } finally {
+    await r.dispose();
   }
 });

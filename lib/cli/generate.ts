@@ -32,10 +32,12 @@ export const generateCommand: CommandModule = {
       .option('no-repeat-ngram-size', { type: 'number', default: 3 })
       .option('max-new-tokens', { type: 'number', default: 128 })
       .option('seed', { type: 'number', default: 42 })
+      .option('parallel', { type: 'number', default: 8, describe: 'Prompts decoded together in one context' })
       .check((a) => {
         // a string is a usage error (exit 2), like an unknown flag
         if (!a.data === !a.prompt) return 'give exactly one of --data and --prompt';
         if (a.prompt !== undefined && !String(a.prompt).trim()) return 'the prompt is empty';
+        if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1 || (a.parallel as number) > 256) return '--parallel must be from 1 to 256';
         return true;
       }),
   handler: async (a) => {
@@ -54,6 +56,7 @@ export const generateCommand: CommandModule = {
       noRepeatNgramSize: a['no-repeat-ngram-size'] as number,
       maxNewTokens: a['max-new-tokens'] as number,
       seed: a.seed as number,
+      parallel: a.parallel as number,
       onResult: (r, i) => {
         if (a.data) console.error(`[${i + 1}/${records.length}] ${r.input} (${r.tokens} tokens, ${r.seconds.toFixed(2)} s)`);
       },

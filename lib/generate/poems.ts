@@ -18,22 +18,32 @@ export interface GenerateOptions extends SamplingOptions {
   model: string;
   adapters?: AdapterRef[];
   device?: string;
-  nCtx?: number;
+  nCtx?: number; // per sequence (default 1024)
+  parallel?: number; // prompts decoded together as sequences of one context (default 8; 1 = one by one)
   onResult?: (r: PoemResult, index: number) => void;
 }
 
-/** Generates a poem for every record, one after another, in one libllama context. */
+/**
+ * Generates a poem for every record in one libllama context: `parallel` prompts at a time as
+ * parallel sequences (seconds = the batch's time / its prompts), or one after another.
+ */
 export async function generatePoems(records: PoemRecord[], o: GenerateOptions): Promise<PoemResult[]> {
-  const runner = await openRunner(o.model, o.adapters ?? [], { device: o.device, nCtx: o.nCtx ?? 1024 });
+  const parallel = Math.max(1, Math.min(o.parallel ?? 8, records.length));
+  const runner = await openRunner(o.model, o.adapters ?? [], { device: o.device, nCtx: o.nCtx ?? 1024, nParallel: parallel });
   try {
+    const prompts: Int32Array[] = [];
+    for (const r of records) prompts.push(await runner.tokenize(llama2Prompt(r), { addSpecial: true }));
     const results: PoemResult[] = [];
-    for (const [i, r] of records.entries()) {
+    for (let i = 0; i < records.length; i += parallel) {
       const t0 = performance.now();
-      const prompt = await runner.tokenize(llama2Prompt(r), { addSpecial: true });
-      const out = await runner.generate(prompt, o);
-      const result = { input: r.input, output: (await runner.detokenize(out)).trim(), tokens: out.length, seconds: (performance.now() - t0) / 1000 };
-      results.push(result);
-      o.onResult?.(result, i);
+      const group = prompts.slice(i, i + parallel);
+      const outs = parallel === 1 ? [await runner.generate(group[0]!, o)] : await runner.generateBatch(group, o);
+      const seconds = (performance.now() - t0) / 1000 / group.length;
+      for (const [k, out] of outs.entries()) {
+        const result = { input: records[i + k]!.input, output: (await runner.detokenize(out)).trim(), tokens: out.length, seconds };
+        results.push(result);
+        o.onResult?.(result, i + k);
+      }
     }
     return results;
   } finally {

@@ -13,7 +13,8 @@ export interface AdapterRef {
 
 export interface RunnerOptions {
   device?: string; // "cpu" | "cuda" | "auto"
-  nCtx?: number; // context size in tokens (default 1024)
+  nCtx?: number; // context size in tokens per sequence (default 1024)
+  nParallel?: number; // sequences generateBatch decodes together (default 1)
   threads?: number;
   vocabOnly?: boolean; // tokenizer only (no weights are loaded; logits and generate refuse)
 }
@@ -44,6 +45,11 @@ export class Runner implements AsyncDisposable {
   /** Continues `prompt` (sampling or greedy), stopping at end-of-generation or maxNewTokens. */
   generate(prompt: ArrayLike<number>, options: SamplingOptions = {}): Promise<Int32Array> {
     return this.#serial.run((n) => n.generate(Int32Array.from(prompt), options));
+  }
+
+  /** Many prompts as parallel sequences of one context; each result as generate() would give it. */
+  generateBatch(prompts: ArrayLike<number>[], options: SamplingOptions = {}): Promise<Int32Array[]> {
+    return this.#serial.run((n) => n.generateBatch(prompts.map((p) => Int32Array.from(p)), options));
   }
 
   dispose(): Promise<void> {

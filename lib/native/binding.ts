@@ -126,6 +126,7 @@ export interface NativeRunner {
   detokenize(tokens: Int32Array): string;
   logits(tokens: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, options: SamplingOptions): Promise<Int32Array>;
+  generateBatch(prompts: Int32Array[], options: SamplingOptions): Promise<Int32Array[]>;
   info(): { nVocab: number; eos: number };
   dispose(): Promise<void>;
 }
@@ -140,7 +141,7 @@ export interface Binding {
   openRunner(
     model: string,
     adapters: Array<{ path: string; scale: number }>,
-    options: { device?: string; nCtx?: number; threads?: number; vocabOnly?: boolean },
+    options: { device?: string; nCtx?: number; nParallel?: number; threads?: number; vocabOnly?: boolean },
   ): Promise<NativeRunner>;
 }
 

@@ -27,6 +27,7 @@ void RunnerWrap::Register(Napi::Env env, Napi::Object exports) {
                                       InstanceMethod("detokenize", &RunnerWrap::Detokenize),
                                       InstanceMethod("logits", &RunnerWrap::Logits),
                                       InstanceMethod("generate", &RunnerWrap::Generate),
+                                      InstanceMethod("generateBatch", &RunnerWrap::GenerateBatch),
                                       InstanceMethod("info", &RunnerWrap::Info),
                                       InstanceMethod("dispose", &RunnerWrap::Dispose)});
     g_constructor = new Napi::FunctionReference(Napi::Persistent(cls));
@@ -55,6 +56,7 @@ Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
     opt.device = opt_string(o, "device", "auto");
     opt.n_ctx = (int) opt_number(o, "nCtx", opt.n_ctx);
     opt.n_threads = (int) opt_number(o, "threads", 0);
+    opt.n_parallel = (int) opt_number(o, "nParallel", 1);
     opt.vocab_only = o.Get("vocabOnly").ToBoolean();
     return PromiseWorker<Ptr>::Start(
         env, [=] { return std::make_shared<tang::LlamaRunner>(model, adapters, opt); },
@@ -95,10 +97,9 @@ Napi::Value RunnerWrap::Logits(const Napi::CallbackInfo & info) {
         });
 }
 
-Napi::Value RunnerWrap::Generate(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    std::vector<int32_t> prompt = arg_int32_array(info, 0, "prompt tokens");
-    Napi::Object o = arg_object(info, 1, "sampling options");
+namespace {
+
+tang::SamplingParams sampling_params(const Napi::Object & o) {
     tang::SamplingParams p;
     p.temperature = (float) opt_number(o, "temperature", p.temperature);
     p.do_sample = p.temperature > 0;  // temperature 0 = greedy
@@ -111,11 +112,46 @@ Napi::Value RunnerWrap::Generate(const Napi::CallbackInfo & info) {
     p.no_repeat_ngram_size = (int) opt_number(o, "noRepeatNgramSize", p.no_repeat_ngram_size);
     p.max_new_tokens = (int) opt_number(o, "maxNewTokens", p.max_new_tokens);
     p.seed = (uint32_t) opt_number(o, "seed", p.seed);
+    return p;
+}
+
+}  // namespace
+
+Napi::Value RunnerWrap::Generate(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    std::vector<int32_t> prompt = arg_int32_array(info, 0, "prompt tokens");
+    const tang::SamplingParams p = sampling_params(arg_object(info, 1, "sampling options"));
     use(env);
     Ptr r = runner_;
     return run_exclusive<std::vector<int32_t>>(
         env, busy_, [r, prompt, p] { return r->generate(prompt, p); },
         [](Napi::Env env, std::vector<int32_t> & v) -> Napi::Value { return to_js_tokens(env, v); });
+}
+
+Napi::Value RunnerWrap::GenerateBatch(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "prompts must be an array of Int32Array");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<std::vector<int32_t>> prompts;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+            throw Napi::TypeError::New(env, "prompts must be an array of Int32Array");
+        }
+        Napi::Int32Array a = v.As<Napi::Int32Array>();
+        prompts.emplace_back(a.Data(), a.Data() + a.ElementLength());
+    }
+    const tang::SamplingParams p = sampling_params(arg_object(info, 1, "sampling options"));
+    use(env);
+    Ptr r = runner_;
+    using R = std::vector<std::vector<int32_t>>;
+    return run_exclusive<R>(
+        env, busy_, [r, prompts, p] { return r->generate_batch(prompts, p, nullptr); },
+        [](Napi::Env env, R & v) -> Napi::Value {
+            Napi::Array out = Napi::Array::New(env, v.size());
+            for (size_t i = 0; i < v.size(); ++i) out.Set((uint32_t) i, to_js_tokens(env, v[i]));
+            return out;
+        });
 }
 
 Napi::Value RunnerWrap::Info(const Napi::CallbackInfo & info) {

@@ -24,6 +24,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value Logits(const Napi::CallbackInfo & info);
     Napi::Value Generate(const Napi::CallbackInfo & info);
+    Napi::Value GenerateBatch(const Napi::CallbackInfo & info);
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 

@@ -13,9 +13,10 @@
 namespace tang {
 
 LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<AdapterRef> & adapters,
-                         const RunnerOptions & opt) : n_ctx_(opt.n_ctx) {
+                         const RunnerOptions & opt) : n_ctx_(opt.n_ctx), n_parallel_(opt.n_parallel) {
     log_init();
     require(opt.n_ctx >= 16 && opt.n_ctx <= (1 << 20), "context size must be from 16 to 1048576 tokens");
+    require(opt.n_parallel >= 1 && opt.n_parallel <= 256, "parallel sequences must be from 1 to 256");
     inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
     static std::once_flag once;
     std::call_once(once, [] { llama_backend_init(); });
@@ -58,10 +59,11 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     }
 
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = (uint32_t) opt.n_ctx;
-    cp.n_batch = (uint32_t) opt.n_ctx;
+    cp.n_ctx = (uint32_t) (opt.n_ctx * opt.n_parallel);
+    cp.n_batch = cp.n_ctx;
     cp.n_ubatch = (uint32_t) opt.n_ctx;
-    cp.n_seq_max = 1;
+    cp.n_seq_max = (uint32_t) opt.n_parallel;
+    cp.kv_unified = true;
     cp.type_k = GGML_TYPE_F32;
     cp.type_v = GGML_TYPE_F32;
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
@@ -144,8 +146,7 @@ std::vector<float> LlamaRunner::logits(const std::vector<int32_t> & tokens) {
     return out;
 }
 
-std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, const SamplingParams & p) {
-    require(!prompt.empty(), "the prompt is empty");
+llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
     require(p.max_new_tokens >= 1 && p.max_new_tokens <= n_ctx_,
             "max_new_tokens must be from 1 to the context size (" + std::to_string(n_ctx_) + "), got " +
                 std::to_string(p.max_new_tokens));
@@ -153,12 +154,7 @@ std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, 
     require(p.top_p > 0 && p.top_p <= 1 && p.min_p >= 0 && p.min_p < 1 && p.top_k >= 0,
             "top_p must be in (0, 1], min_p in [0, 1), top_k >= 0");
     require(p.repeat_penalty > 0 && p.no_repeat_ngram_size >= 0, "repeat penalty must be positive, n-gram size >= 0");
-
     llama_sampler * chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
-    struct Free {
-        llama_sampler * s;
-        ~Free() { llama_sampler_free(s); }
-    } free_chain{chain};
     if (p.repeat_penalty != 1.0f) {
         llama_sampler_chain_add(chain, llama_sampler_init_penalties((int32_t) n_vocab(), n_ctx_, p.repeat_penalty, 0, 0));
     }
@@ -172,6 +168,16 @@ std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, 
     } else {
         llama_sampler_chain_add(chain, llama_sampler_init_greedy());
     }
+    return chain;
+}
+
+std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, const SamplingParams & p) {
+    require(!prompt.empty(), "the prompt is empty");
+    llama_sampler * chain = make_chain(p);
+    struct Free {
+        llama_sampler * s;
+        ~Free() { llama_sampler_free(s); }
+    } free_chain{chain};
     for (int32_t t : prompt) llama_sampler_accept(chain, t);
 
     llama_memory_clear(llama_get_memory(ctx_), true);
@@ -186,6 +192,85 @@ std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, 
         decode({next}, pos++, false);
     }
     return out;
+}
+
+std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
+    const std::vector<std::vector<int32_t>> & prompts, const SamplingParams & p,
+    const std::function<void(size_t, const std::vector<int32_t> &)> & on_done) {
+    require(ctx_ != nullptr, "this runner was opened for its tokenizer only");
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        require(!prompts[i].empty(), "prompt " + std::to_string(i) + " is empty");
+        require((int64_t) prompts[i].size() + p.max_new_tokens <= n_ctx_,
+                "prompt " + std::to_string(i) + " and max_new_tokens do not fit the context of " + std::to_string(n_ctx_));
+        for (int32_t t : prompts[i]) require(t >= 0 && t < n_vocab(), "token id outside the vocabulary in prompt " + std::to_string(i));
+    }
+    struct Slot {
+        size_t prompt = SIZE_MAX;  // SIZE_MAX: idle
+        llama_sampler * chain = nullptr;
+        int32_t pos = 0;
+        int32_t batch_index = -1;  // where its logits are in the current batch
+        std::vector<int32_t> out;
+    };
+    std::vector<Slot> slots((size_t) n_parallel_);
+    std::vector<std::vector<int32_t>> results(prompts.size());
+    struct FreeAll {
+        std::vector<Slot> & s;
+        ~FreeAll() { for (Slot & x : s) if (x.chain) llama_sampler_free(x.chain); }
+    } free_all{slots};
+    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_clear(mem, true);
+    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    llama_batch batch = llama_batch_init(n_ctx_ * n_parallel_, 0, 1);
+    struct FreeBatch {
+        llama_batch & b;
+        ~FreeBatch() { llama_batch_free(b); }
+    } free_batch{batch};
+    auto add = [&](int32_t token, int32_t pos, int32_t seq, bool logits) {
+        const int32_t i = batch.n_tokens++;
+        batch.token[i] = token;
+        batch.pos[i] = pos;
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = seq;
+        batch.logits[i] = logits;
+        return i;
+    };
+    size_t next = 0, finished = 0;
+    while (finished < prompts.size()) {
+        batch.n_tokens = 0;
+        for (size_t k = 0; k < slots.size(); ++k) {
+            Slot & s = slots[k];
+            if (s.prompt == SIZE_MAX && next < prompts.size()) {  // start the next prompt here
+                s.prompt = next++;
+                s.chain = make_chain(p);
+                s.out.clear();
+                const std::vector<int32_t> & pr = prompts[s.prompt];
+                for (int32_t t : pr) llama_sampler_accept(s.chain, t);
+                for (size_t i = 0; i < pr.size(); ++i) s.batch_index = add(pr[i], (int32_t) i, (int32_t) k, i + 1 == pr.size());
+                s.pos = (int32_t) pr.size();
+            } else if (s.prompt != SIZE_MAX) {
+                s.batch_index = add(s.out.back(), s.pos++, (int32_t) k, true);
+            }
+        }
+        const int32_t rc = llama_decode(ctx_, batch);
+        require(rc == 0, "llama_decode failed (" + std::to_string(rc) + ")");
+        for (size_t k = 0; k < slots.size(); ++k) {
+            Slot & s = slots[k];
+            if (s.prompt == SIZE_MAX) continue;
+            const llama_token t = llama_sampler_sample(s.chain, ctx_, s.batch_index);
+            const bool eog = llama_vocab_is_eog(vocab, t);
+            if (!eog) s.out.push_back(t);
+            if (eog || (int) s.out.size() >= p.max_new_tokens) {
+                results[s.prompt] = s.out;
+                if (on_done) on_done(s.prompt, s.out);
+                llama_memory_seq_rm(mem, (llama_seq_id) k, -1, -1);
+                llama_sampler_free(s.chain);
+                s.chain = nullptr;
+                s.prompt = SIZE_MAX;
+                finished++;
+            }
+        }
+    }
+    return results;
 }
 
 }  // namespace tang

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 struct llama_model;
 struct llama_context;
 struct llama_adapter_lora;
+struct llama_sampler;
 
 namespace tang {
 
@@ -35,7 +37,8 @@ struct SamplingParams {
 
 struct RunnerOptions {
     std::string device = "auto";  // "cpu" | "cuda" | "auto"
-    int n_ctx = 1024;
+    int n_ctx = 1024;             // per sequence
+    int n_parallel = 1;           // sequences decoded together by generate_batch
     int n_threads = 0;            // 0 = all cores
     bool vocab_only = false;      // tokenizer only: no weights, no context
 };
@@ -53,14 +56,22 @@ class LlamaRunner {
     std::string detokenize(const std::vector<int32_t> & tokens) const;
     std::vector<float> logits(const std::vector<int32_t> & tokens);  // (n_vocab) per token
     std::vector<int32_t> generate(const std::vector<int32_t> & prompt, const SamplingParams & p);  // stops at EOG
+    // Many prompts as parallel sequences of one context (n_parallel at a time); each prompt has
+    // its own sampler chain seeded with p.seed, so its result does not depend on its neighbours'.
+    // on_done(i, tokens) runs as each prompt finishes; returns the outputs in prompt order.
+    std::vector<std::vector<int32_t>> generate_batch(const std::vector<std::vector<int32_t>> & prompts,
+                                                     const SamplingParams & p,
+                                                     const std::function<void(size_t, const std::vector<int32_t> &)> & on_done);
 
   private:
     void decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits);
+    llama_sampler * make_chain(const SamplingParams & p) const;  // validates p
 
     llama_model * model_ = nullptr;
     llama_context * ctx_ = nullptr;
     std::vector<llama_adapter_lora *> adapters_;
-    int n_ctx_ = 0;
+    int n_ctx_ = 0;       // per sequence
+    int n_parallel_ = 1;
 };
 
 }  // namespace tang
