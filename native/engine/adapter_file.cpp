@@ -8,6 +8,7 @@
 #include "ggml-cpp.h"
 #include "gguf.h"
 #include "gguf_inspect.h"
+#include "gguf_meta.h"
 #include "log.h"
 
 namespace tang {
@@ -47,16 +48,7 @@ LoadedGguf read_gguf(const std::string & path) {
     return r;
 }
 
-std::string get_str(const gguf_context * g, const char * key) {
-    const int64_t id = gguf_find_key(g, key);
-    return id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_STRING ? gguf_get_val_str(g, id) : "";
-}
-
-float get_f32(const gguf_context * g, const char * key, float fallback) {
-    const int64_t id = gguf_find_key(g, key);
-    return id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(g, id) : fallback;
-}
-
+// Our own counters are written as int64 and must be read back as such.
 int64_t get_i64(const gguf_context * g, const char * key, const std::string & path) {
     const int64_t id = gguf_find_key(g, key);
     require(id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_INT64, "'" + path + "' lacks " + key);
@@ -110,12 +102,12 @@ void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter
     log_init();
     LoadedGguf f = read_gguf(path);
     const gguf_context * g = f.gguf.get();
-    require(get_str(g, "general.type") == "adapter" && get_str(g, "adapter.type") == "lora",
+    require(meta_str(g, "general.type") == "adapter" && meta_str(g, "adapter.type") == "lora",
             "'" + path + "' is not a LoRA adapter GGUF");
-    const std::string arch = get_str(g, "general.architecture");
+    const std::string arch = meta_str(g, "general.architecture");
     require(arch == hp.arch, "'" + path + "' is an adapter for architecture '" + arch + "', the base model is '" +
                                  hp.arch + "'");
-    const float alpha = get_f32(g, "adapter.lora.alpha", NAN);
+    const float alpha = meta_f32(g, "adapter.lora.alpha", NAN);
     require(alpha == lora.cfg.alpha, "'" + path + "' has LoRA alpha " + std::to_string(alpha) +
                                          ", the trainer is configured with " + std::to_string(lora.cfg.alpha));
     check_tensor_count(f, path, 2 * lora.pairs.size());
@@ -149,11 +141,11 @@ void read_state_gguf(const std::string & path, const Hparams & hp, LoraAdapter &
     log_init();
     LoadedGguf f = read_gguf(path);
     const gguf_context * g = f.gguf.get();
-    require(get_str(g, "general.type") == "tang-lora-state", "'" + path + "' is not a tang-lora optimizer state file");
-    require(get_str(g, "general.architecture") == hp.arch &&
+    require(meta_str(g, "general.type") == "tang-lora-state", "'" + path + "' is not a tang-lora optimizer state file");
+    require(meta_str(g, "general.architecture") == hp.arch &&
                 get_i64(g, "tang_lora.n_layer", path) == hp.n_layer && get_i64(g, "tang_lora.n_embd", path) == hp.n_embd,
             "'" + path + "' was saved for another base model");
-    require(get_i64(g, "tang_lora.rank", path) == lora.cfg.rank && get_f32(g, "adapter.lora.alpha", NAN) == lora.cfg.alpha,
+    require(get_i64(g, "tang_lora.rank", path) == lora.cfg.rank && meta_f32(g, "adapter.lora.alpha", NAN) == lora.cfg.alpha,
             "'" + path + "' was saved with another LoRA rank or alpha");
     check_tensor_count(f, path, 6 * lora.pairs.size());
     for (LoraPair & lp : lora.pairs) {

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "gguf.h"
 #include "gguf_inspect.h"
+#include "gguf_meta.h"
 #include "log.h"
 
 namespace tang {
@@ -15,31 +16,20 @@ namespace tang {
 namespace {
 
 int64_t req_int(const gguf_context * g, const std::string & key, const std::string & path) {
-    const int64_t id = gguf_find_key(g, key.c_str());
-    require(id >= 0, "'" + path + "' lacks the metadata key " + key);
-    switch (gguf_get_kv_type(g, id)) {
-        case GGUF_TYPE_UINT32: return gguf_get_val_u32(g, id);
-        case GGUF_TYPE_INT32:  return gguf_get_val_i32(g, id);
-        case GGUF_TYPE_UINT64: return (int64_t) gguf_get_val_u64(g, id);
-        case GGUF_TYPE_INT64:  return gguf_get_val_i64(g, id);
-        default: throw Error("'" + path + "': metadata key " + key + " is not an integer");
-    }
+    require(gguf_find_key(g, key.c_str()) >= 0, "'" + path + "' lacks the metadata key " + key);
+    const std::optional<int64_t> v = meta_int(g, key);
+    require(v.has_value(), "'" + path + "': metadata key " + key + " is not an integer");
+    return *v;
 }
 
-float opt_float(const gguf_context * g, const std::string & key, float fallback) {
-    const int64_t id = gguf_find_key(g, key.c_str());
-    if (id < 0) return fallback;
-    return gguf_get_kv_type(g, id) == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(g, id) : fallback;
-}
-
-std::string opt_str(const gguf_context * g, const std::string & key) {
-    const int64_t id = gguf_find_key(g, key.c_str());
-    return id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_STRING ? gguf_get_val_str(g, id) : "";
+// An optional integer key: `fallback` when absent, an error when present but not an integer.
+int64_t opt_int(const gguf_context * g, const std::string & key, const std::string & path, int64_t fallback) {
+    return gguf_find_key(g, key.c_str()) >= 0 ? req_int(g, key, path) : fallback;
 }
 
 Hparams read_hparams(const gguf_context * g, const std::string & path, int64_t n_vocab) {
     Hparams hp;
-    hp.arch = opt_str(g, "general.architecture");
+    hp.arch = meta_str(g, "general.architecture");
     require(arch_supported(hp.arch), "'" + path + "' has architecture '" + hp.arch +
                                          "'; tang-lora trains llama, mistral and qwen2 models");
     const std::string a = hp.arch;
@@ -47,23 +37,19 @@ Hparams read_hparams(const gguf_context * g, const std::string & path, int64_t n
     hp.n_embd = req_int(g, a + ".embedding_length", path);
     hp.n_ff = req_int(g, a + ".feed_forward_length", path);
     hp.n_head = req_int(g, a + ".attention.head_count", path);
-    hp.n_head_kv = gguf_find_key(g, (a + ".attention.head_count_kv").c_str()) >= 0
-                       ? req_int(g, a + ".attention.head_count_kv", path)
-                       : hp.n_head;
+    hp.n_head_kv = opt_int(g, a + ".attention.head_count_kv", path, hp.n_head);
     hp.n_ctx_train = req_int(g, a + ".context_length", path);
     require(hp.n_layer > 0 && hp.n_embd > 0 && hp.n_head > 0 && hp.n_head_kv > 0 && hp.n_ff > 0 &&
                 hp.n_embd % hp.n_head == 0 && hp.n_head % hp.n_head_kv == 0,
             "'" + path + "' has inconsistent attention dimensions");
-    hp.n_rot = gguf_find_key(g, (a + ".rope.dimension_count").c_str()) >= 0
-                   ? req_int(g, a + ".rope.dimension_count", path)
-                   : hp.head_dim();
+    hp.n_rot = opt_int(g, a + ".rope.dimension_count", path, hp.head_dim());
     require(hp.n_rot == hp.head_dim(), "'" + path + "': partial rotary embeddings are not supported");
     hp.n_vocab = n_vocab;
-    hp.eps = opt_float(g, a + ".attention.layer_norm_rms_epsilon", 1e-5f);
-    hp.rope_base = opt_float(g, a + ".rope.freq_base", 10000.0f);
-    const std::string scaling = opt_str(g, a + ".rope.scaling.type");
+    hp.eps = meta_f32(g, a + ".attention.layer_norm_rms_epsilon", 1e-5f);
+    hp.rope_base = meta_f32(g, a + ".rope.freq_base", 10000.0f);
+    const std::string scaling = meta_str(g, a + ".rope.scaling.type");
     if (scaling == "linear") {
-        const float factor = opt_float(g, a + ".rope.scaling.factor", 1.0f);
+        const float factor = meta_f32(g, a + ".rope.scaling.factor", 1.0f);
         require(factor > 0, "'" + path + "': bad rope scaling factor");
         hp.rope_scale = 1.0f / factor;
     } else {

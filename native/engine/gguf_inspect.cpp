@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "errors.h"
+#include "gguf_meta.h"
 #include "ggml.h"
 #include "ggml-cpp.h"
 #include "gguf.h"
@@ -16,29 +17,6 @@ namespace tang {
 
 namespace {
 
-
-// Integer metadata of any integer width, or -1 when the key is absent or not an integer.
-int64_t get_int(const gguf_context * ctx, const std::string & key) {
-    const int64_t id = gguf_find_key(ctx, key.c_str());
-    if (id < 0) return -1;
-    switch (gguf_get_kv_type(ctx, id)) {
-        case GGUF_TYPE_UINT8:  return gguf_get_val_u8(ctx, id);
-        case GGUF_TYPE_INT8:   return gguf_get_val_i8(ctx, id);
-        case GGUF_TYPE_UINT16: return gguf_get_val_u16(ctx, id);
-        case GGUF_TYPE_INT16:  return gguf_get_val_i16(ctx, id);
-        case GGUF_TYPE_UINT32: return gguf_get_val_u32(ctx, id);
-        case GGUF_TYPE_INT32:  return gguf_get_val_i32(ctx, id);
-        case GGUF_TYPE_UINT64: return (int64_t) gguf_get_val_u64(ctx, id);
-        case GGUF_TYPE_INT64:  return gguf_get_val_i64(ctx, id);
-        default:               return -1;
-    }
-}
-
-std::string get_str(const gguf_context * ctx, const char * key) {
-    const int64_t id = gguf_find_key(ctx, key);
-    if (id < 0 || gguf_get_kv_type(ctx, id) != GGUF_TYPE_STRING) return "";
-    return gguf_get_val_str(ctx, id);
-}
 
 // Checks the fixed header before handing the file to gguf: magic and a plausible size.
 void check_header(const std::string & path, uint64_t size) {
@@ -79,9 +57,9 @@ GgufSummary inspect_gguf(const std::string & path) {
     s.version = gguf_get_version(ctx.get());
     s.n_kv = gguf_get_n_kv(ctx.get());
     s.n_tensors = gguf_get_n_tensors(ctx.get());
-    s.general_type = get_str(ctx.get(), "general.type");
-    s.architecture = get_str(ctx.get(), "general.architecture");
-    s.name = get_str(ctx.get(), "general.name");
+    s.general_type = meta_str(ctx.get(), "general.type");
+    s.architecture = meta_str(ctx.get(), "general.architecture");
+    s.name = meta_str(ctx.get(), "general.name");
 
     // Every tensor's data must lie inside the file: catches truncated downloads.
     const uint64_t data_offset = gguf_get_data_offset(ctx.get());
@@ -100,13 +78,13 @@ GgufSummary inspect_gguf(const std::string & path) {
 
     const std::string a = s.architecture;
     if (!a.empty()) {
-        s.n_layer = get_int(ctx.get(), a + ".block_count");
-        s.n_embd = get_int(ctx.get(), a + ".embedding_length");
-        s.n_ff = get_int(ctx.get(), a + ".feed_forward_length");
-        s.n_head = get_int(ctx.get(), a + ".attention.head_count");
-        s.n_head_kv = get_int(ctx.get(), a + ".attention.head_count_kv");
+        s.n_layer = meta_int(ctx.get(), a + ".block_count").value_or(-1);
+        s.n_embd = meta_int(ctx.get(), a + ".embedding_length").value_or(-1);
+        s.n_ff = meta_int(ctx.get(), a + ".feed_forward_length").value_or(-1);
+        s.n_head = meta_int(ctx.get(), a + ".attention.head_count").value_or(-1);
+        s.n_head_kv = meta_int(ctx.get(), a + ".attention.head_count_kv").value_or(-1);
         if (s.n_head_kv < 0) s.n_head_kv = s.n_head;
-        s.n_ctx_train = get_int(ctx.get(), a + ".context_length");
+        s.n_ctx_train = meta_int(ctx.get(), a + ".context_length").value_or(-1);
     }
     const int64_t tok = gguf_find_key(ctx.get(), "tokenizer.ggml.tokens");
     if (tok >= 0 && gguf_get_kv_type(ctx.get(), tok) == GGUF_TYPE_ARRAY) {
