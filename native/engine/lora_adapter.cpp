@@ -83,7 +83,7 @@ void LoraAdapter::init_peft() {
         std::vector<float> a((size_t) ggml_nelements(lp.a));
         const uint64_t base = cfg.seed * 0x9E3779B97F4A7C15ULL + (++stream) * 0xD1B54A32D192ED03ULL;
         for (size_t j = 0; j < a.size(); ++j) {
-            const float u = (float) (splitmix64_mix(base + j) >> 40) * (1.0f / 16777216.0f);
+            const float u = counter_bits24(base + j) * (1.0f / 16777216.0f);
             a[j] = (2.0f * u - 1.0f) * bound;
         }
         write(lp.a, a);

@@ -63,8 +63,7 @@ void generate(uint64_t seed, uint64_t t, const TensorPlan & plan, uint64_t j0, s
     const uint64_t base = seed * 0x9E3779B97F4A7C15ULL + (t + 1) * 0xD1B54A32D192ED03ULL;
     const float scale = 1.0f / std::sqrt((float) plan.ne[0]);
     for (size_t k = 0; k < out.size(); ++k) {
-        const uint64_t z = splitmix64_mix(base + j0 + k);
-        const float u = (float) (z >> 40) * (1.0f / 16777216.0f);
+        const float u = counter_bits24(base + j0 + k) * (1.0f / 16777216.0f);
         const float c = 2.0f * u - 1.0f;
         switch (plan.init) {
             case Init::norm:   out[k] = 1.0f + 0.1f * c; break;

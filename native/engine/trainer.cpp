@@ -163,7 +163,7 @@ MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_sc
             uint64_t j = 0;
             for (ggml_tensor * t : {in.dropout_cols[k], in.dropout_rows[k]}) {
                 v.resize((size_t) ggml_nelements(t));
-                for (float & x : v) x = (float) (splitmix64_mix(base + j++) >> 40) * (100.0f / 16777216.0f);
+                for (float & x : v) x = counter_bits24(base + j++) * (100.0f / 16777216.0f);
                 ggml_backend_tensor_set(t, v.data(), 0, ggml_nbytes(t));
             }
         }
