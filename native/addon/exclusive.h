@@ -1,5 +1,7 @@
-// One call at a time per native object: a call while another runs is rejected with a clear
-// error (the TypeScript wrappers queue their calls, so this guards direct binding users).
+// The life of a native object behind a JS wrapper: created off the JS thread by a factory
+// (openTrainer, openRunner), one call at a time (a call while another runs is rejected with a
+// clear error; the TypeScript wrappers queue their calls, so this guards direct binding users),
+// and released off the JS thread by dispose().
 #pragma once
 
 #include <napi.h>
@@ -34,6 +36,37 @@ Napi::Promise run_exclusive(Napi::Env env, const BusyFlag & busy, Work work, ToJ
             return work();
         },
         to_js);
+}
+
+// The same for work without a result: the Promise resolves to undefined.
+template <typename Work>
+Napi::Promise run_exclusive(Napi::Env env, const BusyFlag & busy, Work work) {
+    return run_exclusive<bool>(env, busy, returning_true(work), resolve_undefined);
+}
+
+// Makes the native object off the JS thread, then its wrapper: `ctor` receives an External
+// holding the shared_ptr, which the wrapper's constructor takes with unwrap().
+template <typename T, typename Make>
+Napi::Promise open_wrapped(Napi::Env env, Napi::FunctionReference * ctor, Make make) {
+    using Ptr = std::shared_ptr<T>;
+    return PromiseWorker<Ptr>::Start(env, make, [ctor](Napi::Env env, Ptr & p) -> Napi::Value {
+        Ptr copy = p;
+        return ctor->New({Napi::External<Ptr>::New(env, &copy)});
+    });
+}
+
+template <typename T>
+std::shared_ptr<T> unwrap(const Napi::CallbackInfo & info, const char * factory) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+        throw Napi::TypeError::New(info.Env(), std::string("use ") + factory + "() to create this object");
+    }
+    return *info[0].As<Napi::External<std::shared_ptr<T>>>().Data();
+}
+
+// Frees the native object off the JS thread (releasing a model's memory takes a while).
+template <typename T>
+Napi::Promise dispose_wrapped(Napi::Env env, std::shared_ptr<T> p) {
+    return start_void(env, [p]() mutable { p.reset(); });
 }
 
 }  // namespace tang_addon

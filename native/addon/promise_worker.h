@@ -56,4 +56,16 @@ class PromiseWorker : public Napi::AsyncWorker {
     Result result_{};
 };
 
+// For work without a result: it runs as a bool-returning job whose Promise resolves to undefined.
+template <typename Work>
+auto returning_true(Work work) {
+    return [work]() mutable { work(); return true; };
+}
+inline Napi::Value resolve_undefined(Napi::Env env, bool &) { return env.Undefined(); }
+
+template <typename Work>
+Napi::Promise start_void(Napi::Env env, Work work) {
+    return PromiseWorker<bool>::Start(env, returning_true(work), resolve_undefined);
+}
+
 }  // namespace tang_addon

@@ -34,10 +34,8 @@ void RunnerWrap::Register(Napi::Env env, Napi::Object exports) {
     exports.Set("openRunner", Napi::Function::New(env, &RunnerWrap::Open, "openRunner"));
 }
 
-RunnerWrap::RunnerWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<RunnerWrap>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "use openRunner()");
-    runner_ = *info[0].As<Napi::External<Ptr>>().Data();
-}
+RunnerWrap::RunnerWrap(const Napi::CallbackInfo & info)
+    : Napi::ObjectWrap<RunnerWrap>(info), runner_(unwrap<tang::LlamaRunner>(info, "openRunner")) {}
 
 Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -58,12 +56,8 @@ Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
     opt.n_threads = (int) opt_number(o, "threads", 0);
     opt.n_parallel = (int) opt_number(o, "nParallel", 1);
     opt.vocab_only = o.Get("vocabOnly").ToBoolean();
-    return PromiseWorker<Ptr>::Start(
-        env, [=] { return std::make_shared<tang::LlamaRunner>(model, adapters, opt); },
-        [](Napi::Env env, Ptr & r) -> Napi::Value {
-            Ptr copy = r;
-            return g_constructor->New({Napi::External<Ptr>::New(env, &copy)});
-        });
+    return open_wrapped<tang::LlamaRunner>(env, g_constructor,
+                                           [=] { return std::make_shared<tang::LlamaRunner>(model, adapters, opt); });
 }
 
 tang::LlamaRunner & RunnerWrap::use(Napi::Env env) {
@@ -166,10 +160,7 @@ Napi::Value RunnerWrap::Info(const Napi::CallbackInfo & info) {
 Napi::Value RunnerWrap::Dispose(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     use(env);
-    Ptr r = std::move(runner_);
-    return PromiseWorker<bool>::Start(
-        env, [r]() mutable { r.reset(); return true; },
-        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+    return dispose_wrapped(env, std::move(runner_));
 }
 
 }  // namespace tang_addon

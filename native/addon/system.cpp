@@ -105,9 +105,7 @@ Napi::Value Quantize(const Napi::CallbackInfo & info) {
     const std::string in = arg_string(info, 0, "input model path");
     const std::string out = arg_string(info, 1, "output path");
     const std::string type = arg_string(info, 2, "quantization type");
-    return PromiseWorker<bool>::Start(
-        info.Env(), [=] { tang::quantize_model(in, out, type, 0); return true; },
-        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+    return start_void(info.Env(), [=] { tang::quantize_model(in, out, type, 0); });
 }
 
 }  // namespace tang_addon

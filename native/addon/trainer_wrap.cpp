@@ -82,12 +82,8 @@ void TrainerWrap::Register(Napi::Env env, Napi::Object exports) {
     exports.Set("openTrainer", Napi::Function::New(env, &TrainerWrap::Open, "openTrainer"));
 }
 
-TrainerWrap::TrainerWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<TrainerWrap>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-        throw Napi::TypeError::New(info.Env(), "use openTrainer() to create a Trainer");
-    }
-    trainer_ = *info[0].As<Napi::External<std::shared_ptr<tang::Trainer>>>().Data();
-}
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo & info)
+    : Napi::ObjectWrap<TrainerWrap>(info), trainer_(unwrap<tang::Trainer>(info, "openTrainer")) {}
 
 Napi::Value TrainerWrap::Open(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -97,13 +93,7 @@ Napi::Value TrainerWrap::Open(const Napi::CallbackInfo & info) {
     tang::TrainerOptions opt;
     opt.device = opt_string(o, "device", "auto");
     opt.n_threads = (int) opt_number(o, "threads", 0);
-    using Ptr = std::shared_ptr<tang::Trainer>;
-    return PromiseWorker<Ptr>::Start(
-        env, [=] { return std::make_shared<tang::Trainer>(model, cfg, opt); },
-        [](Napi::Env env, Ptr & t) -> Napi::Value {
-            Ptr copy = t;
-            return g_constructor->New({Napi::External<Ptr>::New(env, &copy)});
-        });
+    return open_wrapped<tang::Trainer>(env, g_constructor, [=] { return std::make_shared<tang::Trainer>(model, cfg, opt); });
 }
 
 tang::Trainer & TrainerWrap::use(Napi::Env env) {
@@ -184,13 +174,12 @@ Napi::Value TrainerWrap::OptimizerStep(const Napi::CallbackInfo & info) {
         });
 }
 
-#define TANG_FILE_METHOD(Name, call)                                                                    \
-    Napi::Value TrainerWrap::Name(const Napi::CallbackInfo & info) {                                    \
-        const std::string path = arg_string(info, 0, "path");                                           \
-        auto t = trainer_;                                                                              \
-        return run<bool>(                                                                               \
-            info.Env(), [t, path] { t->call(path); return true; },                                      \
-            [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });                      \
+#define TANG_FILE_METHOD(Name, call)                                                     \
+    Napi::Value TrainerWrap::Name(const Napi::CallbackInfo & info) {                     \
+        const std::string path = arg_string(info, 0, "path");                            \
+        use(info.Env());                                                                 \
+        auto t = trainer_;                                                               \
+        return run_exclusive(info.Env(), busy_, [t, path] { t->call(path); });           \
     }
 TANG_FILE_METHOD(SaveAdapter, save_adapter)
 TANG_FILE_METHOD(LoadAdapter, load_adapter)
@@ -245,10 +234,7 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo & info) {
 Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     use(env);
-    auto t = std::move(trainer_);  // later calls see a disposed trainer at once
-    return PromiseWorker<bool>::Start(
-        env, [t]() mutable { t.reset(); return true; },
-        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+    return dispose_wrapped(env, std::move(trainer_));  // later calls see a disposed trainer at once
 }
 
 }  // namespace tang_addon
