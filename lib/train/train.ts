@@ -173,7 +173,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const evalEvery = o.evalSteps ?? o.loggingSteps;
   const epochBatches = (epoch: number): Batch[] =>
     packBatches(shuffled(samples, o.seed + epoch), { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
-  const perEpoch = Math.ceil(epochBatches(0).length / o.gradAccum);
+  const firstEpoch = epochBatches(0);
+  const perEpoch = Math.ceil(firstEpoch.length / o.gradAccum);
   const totalSteps = o.maxSteps > 0 ? o.maxSteps : Math.ceil(o.epochs * perEpoch);
 
   const trainer = await openTrainer(
@@ -206,7 +207,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let runTokens = 0;
   try {
     for (let epoch = 0; step < totalSteps; epoch++) {
-      const batches = epochBatches(epoch);
+      const batches = epoch === 0 ? firstEpoch : epochBatches(epoch);
       for (let first = 0; first < batches.length && step < totalSteps; first += o.gradAccum) {
         const globalFirst = epoch * perEpoch;
         if (globalFirst + first / o.gradAccum < step) continue; // resuming: steps already taken
