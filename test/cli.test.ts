@@ -78,3 +78,13 @@ test('tang-lora quantize: f32 -> q8_0 through libllama; bad input is one line', 
   assert.match(missing.stderr, /^tang-lora: model file '.*none\.gguf' does not exist\n$/);
   assert.ok(!fs.existsSync(path.join(dir, 'never.gguf')));
 });
+
+test('tang-lora demo runs end to end (5 steps here; the full demo is measured, not timed in CI)', () => {
+  const out = path.join(dir, 'demo');
+  const r = cli('demo', '--steps', '5', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /step {3}5 {2}loss \d/);
+  assert.match(r.stdout, /before: .*\n +after: .*\n +truth: /);
+  assert.ok(fs.existsSync(path.join(out, 'run', 'adapter.gguf')));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'data', 'train.json'), 'utf8')).length, 32);
+});

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { llama2Prompt, llama2TrainingText } from '../lib/data/template.js';
-import { openRunner } from '../lib/index.js';
+import { chatmlPrompt, llama2Prompt, promptTemplate } from '../lib/data/template.js';
+import { createModel, openRunner } from '../lib/index.js';
 import { countTargets, packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { repoRoot, scratchDir } from './helpers/paths.js';
@@ -17,7 +17,30 @@ test('the prompt is the reference Llama-2 template, to the character', () => {
     '[INST] <<SYS>>\nYou are a helpful assistant and good at writing Tang poem. 你是一个乐于助人的助手且擅长写唐诗。\n<</SYS>>\n' +
       '以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。\n秦川雄帝宅,函谷壯皇居。\n[/INST]',
   );
-  assert.equal(llama2TrainingText(record), `${llama2Prompt(record)} ${record.output}`);
+  assert.equal(promptTemplate('llama2').trainingText(record), `${llama2Prompt(record)} ${record.output}`);
+});
+
+test('chatml, and the model template through libllama: a ChatML chat template renders as our chatml', async () => {
+  assert.equal(
+    chatmlPrompt(record),
+    '<|im_start|>system\nYou are a helpful assistant and good at writing Tang poem. 你是一个乐于助人的助手且擅长写唐诗。<|im_end|>\n' +
+      '<|im_start|>user\n以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。\n秦川雄帝宅,函谷壯皇居。<|im_end|>\n<|im_start|>assistant\n',
+  );
+  const dir = scratchDir('template');
+  const chatml =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  const file = path.join(dir, 'chatml.gguf');
+  await createModel(file, { shape: 'tiny', chatTemplate: chatml });
+  const withTemplate = await openRunner(file, [], { vocabOnly: true });
+  const without = await openRunner(await makeFixtureModel(dir, 'f32'), [], { vocabOnly: true });
+  try {
+    assert.equal(promptTemplate('model', withTemplate).prompt(record), chatmlPrompt(record));
+    assert.throws(() => promptTemplate('model', without), /has no chat template/);
+  } finally {
+    await withTemplate.dispose();
+    await without.dispose();
+  }
 });
 
 test('a tokenized sample masks the prompt, ends with EOS and is cut at cutoffLen', async () => {

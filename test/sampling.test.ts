@@ -82,7 +82,7 @@ test('bad generation settings and an empty prompt are clear errors', () =>
   withRunner(async (r) => {
     await assert.rejects(r.generate(prompt, { maxNewTokens: 0 }), /max_new_tokens must be from 1 to the context size/);
     await assert.rejects(r.generate(prompt, { maxNewTokens: 1e9 }), /max_new_tokens must be from 1/);
-    await assert.rejects(r.generate([], {}), /the prompt is empty/);
+    await assert.rejects(r.generate([], {}), /prompt 0 is empty/);
     await assert.rejects(r.generate(prompt, { topP: 0 }), /top_p must be in/);
     const ok = await r.generate(prompt, { maxNewTokens: 3 });
     assert.ok(ok.length <= 3);

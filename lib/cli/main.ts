@@ -3,6 +3,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createModelCommand } from './create-model.js';
+import { dataCommand } from './data.js';
+import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
@@ -17,6 +20,9 @@ const cli = yargs(hideBin(process.argv))
   .command(createModelCommand)
   .command(quantizeCommand)
   .command(generateCommand)
+  .command(evalCommand)
+  .command(dataCommand)
+  .command(demoCommand)
   .demandCommand(1, 'Name a command (see --help)')
   .strict()
   .help()

@@ -1,6 +1,7 @@
 // `tang-lora train`: LoRA fine-tuning with the reference recipe's knobs and defaults.
 // On a terminal a live progress bar (step/total, loss, lr, tokens/s, ETA); log lines always.
 import type { CommandModule } from 'yargs';
+import { TEMPLATES, type TemplateName } from '../data/template.js';
 import { readTrainConfig } from '../train/config.js';
 import { train, TRAIN_DEFAULTS, type MetricsLine, type StepProgress } from '../train/train.js';
 
@@ -9,7 +10,7 @@ const d = TRAIN_DEFAULTS;
 const TRAIN_FLAGS = [
   'model', 'data', 'out', 'device', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
   'grad-accum', 'max-grad-norm', 'weight-decay', 'cutoff-len', 'lora-r', 'lora-alpha', 'lora-dropout', 'target-modules',
-  'num-train-data', 'seed', 'val-set-size', 'eval-steps', 'train-on-prompt', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
+  'num-train-data', 'seed', 'val-set-size', 'eval-steps', 'train-on-prompt', 'template', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
   'overwrite',
 ];
 
@@ -41,6 +42,7 @@ export const trainCommand: CommandModule = {
       .option('val-set-size', { type: 'number', default: d.valSetSize, describe: 'Records held out for eval loss (0 = none)' })
       .option('eval-steps', { type: 'number', describe: 'Evaluate every N steps (default: --logging-steps)' })
       .option('train-on-prompt', { type: 'boolean', default: d.trainOnPrompt })
+      .option('template', { type: 'string', default: d.template, choices: TEMPLATES, describe: "Prompt template (model: the GGUF's own chat template)" })
       .option('packing', { type: 'boolean', default: d.packing, describe: '--no-packing pads every sample to --cutoff-len' })
       .option('logging-steps', { type: 'number', default: d.loggingSteps })
       .option('save-steps', { type: 'number', default: d.saveSteps })
@@ -104,6 +106,7 @@ export const trainCommand: CommandModule = {
       valSetSize: a['val-set-size'] as number,
       evalSteps: a['eval-steps'] as number | undefined,
       trainOnPrompt: a['train-on-prompt'] as boolean,
+      template: a.template as TemplateName,
       packing: a.packing as boolean,
       loggingSteps: a['logging-steps'] as number,
       saveSteps: a['save-steps'] as number,

@@ -1,4 +1,6 @@
-// Prompt templates. The default is the reference recipe's Llama-2 template, exactly.
+// Prompt templates. The default is the reference recipe's Llama-2 template, exactly; chatml is
+// the ChatML turn format; model is the GGUF's own chat template, applied by libllama.
+import type { Runner } from '../generate/runner.js';
 
 export interface PoemRecord {
   instruction: string;
@@ -7,13 +9,39 @@ export interface PoemRecord {
 }
 
 export const SYSTEM_PROMPT = 'You are a helpful assistant and good at writing Tang poem. 你是一个乐于助人的助手且擅长写唐诗。';
+export const TEMPLATES = ['llama2', 'chatml', 'model'] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
 
 /** The reference prompt: [INST] <<SYS>> system <</SYS>> instruction, input [/INST]. */
 export function llama2Prompt(r: PoemRecord): string {
   return `[INST] <<SYS>>\n${SYSTEM_PROMPT}\n<</SYS>>\n${r.instruction}\n${r.input}\n[/INST]`;
 }
 
-/** Training text = prompt + " " + output (the tokenizer adds BOS; EOS is appended as a token). */
-export function llama2TrainingText(r: PoemRecord): string {
-  return `${llama2Prompt(r)} ${r.output ?? ''}`;
+/** ChatML: system and user turns, then the assistant's turn opened. */
+export function chatmlPrompt(r: PoemRecord): string {
+  return `<|im_start|>system\n${SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n${r.instruction}\n${r.input}<|im_end|>\n<|im_start|>assistant\n`;
+}
+
+export interface PromptTemplate {
+  prompt(r: PoemRecord): string;
+  /** prompt + output; the tokenizer adds BOS and EOS is appended as a token */
+  trainingText(r: PoemRecord): string;
+}
+
+/** A template by name; `model` reads the chat template of the runner's model. */
+export function promptTemplate(name: TemplateName, runner?: Runner): PromptTemplate {
+  switch (name) {
+    case 'llama2': // the reference puts a space between [/INST] and the output
+      return { prompt: llama2Prompt, trainingText: (r) => `${llama2Prompt(r)} ${r.output ?? ''}` };
+    case 'chatml':
+      return { prompt: chatmlPrompt, trainingText: (r) => chatmlPrompt(r) + (r.output ?? '') };
+    case 'model': {
+      if (!runner) throw new Error('the model template needs the model');
+      const prompt = (r: PoemRecord) => runner.chatPrompt(SYSTEM_PROMPT, `${r.instruction}\n${r.input}`);
+      prompt({ instruction: '', input: '' }); // fails now if the model has no usable template
+      return { prompt, trainingText: (r) => prompt(r) + (r.output ?? '') };
+    }
+    default:
+      throw new Error(`unknown template '${name}' (${TEMPLATES.join(', ')})`);
+  }
 }

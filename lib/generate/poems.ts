@@ -2,7 +2,7 @@
 // with the reference's sampling defaults, and the results files the reference writes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { llama2Prompt, type PoemRecord } from '../data/template.js';
+import { promptTemplate, type PoemRecord, type TemplateName } from '../data/template.js';
 import { openRunner, type AdapterRef, type SamplingOptions } from './runner.js';
 
 export const TANG_INSTRUCTION = '以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。';
@@ -20,35 +20,49 @@ export interface GenerateOptions extends SamplingOptions {
   device?: string;
   nCtx?: number; // per sequence (default 1024)
   parallel?: number; // prompts decoded together as sequences of one context (default 8; 1 = one by one)
-  onResult?: (r: PoemResult, index: number) => void;
+  template?: TemplateName; // default llama2, the reference's
+  signal?: AbortSignal;
+  onResult?: (r: PoemResult, index: number) => void; // as each prompt finishes
+  onText?: (text: string, index: number) => void; // a prompt's response so far, as tokens arrive
 }
 
 /**
- * Generates a poem for every record in one libllama context: `parallel` prompts at a time as
- * parallel sequences (seconds = the batch's time / its prompts), or one after another.
+ * Generates a poem for every record in one libllama context, `parallel` prompts at a time as
+ * parallel sequences (a finished sequence's slot takes the next prompt). A result's seconds is
+ * the job's time since the previous prompt finished, so they add up to the job's time.
  */
 export async function generatePoems(records: PoemRecord[], o: GenerateOptions): Promise<PoemResult[]> {
   const parallel = Math.max(1, Math.min(o.parallel ?? 8, records.length));
   const runner = await openRunner(o.model, o.adapters ?? [], { device: o.device, nCtx: o.nCtx ?? 1024, nParallel: parallel });
   try {
+    const template = promptTemplate(o.template ?? 'llama2', runner);
     const prompts: Int32Array[] = [];
-    for (const r of records) prompts.push(await runner.tokenize(llama2Prompt(r), { addSpecial: true }));
-    const results: PoemResult[] = [];
-    for (let i = 0; i < records.length; i += parallel) {
-      const t0 = performance.now();
-      const group = prompts.slice(i, i + parallel);
-      const outs = parallel === 1 ? [await runner.generate(group[0]!, o)] : await runner.generateBatch(group, o);
-      const seconds = (performance.now() - t0) / 1000 / group.length;
-      for (const [k, out] of outs.entries()) {
-        const result = { input: records[i + k]!.input, output: (await runner.detokenize(out)).trim(), tokens: out.length, seconds };
-        results.push(result);
-        o.onResult?.(result, i + k);
-      }
-    }
+    for (const r of records) prompts.push(await runner.tokenize(template.prompt(r), { addSpecial: true }));
+    const results: PoemResult[] = new Array(records.length);
+    let last = performance.now();
+    const onDone = (i: number, out: Int32Array) => {
+      const now = performance.now();
+      const text = runner.detokenizeNow(out);
+      results[i] = { input: records[i]!.input, output: visible(text, o.stop).trim(), tokens: out.length, seconds: (now - last) / 1000 };
+      last = now;
+      o.onResult?.(results[i]!, i);
+    };
+    const partial = records.map(() => [] as number[]);
+    const onToken = (i: number, t: number) => {
+      partial[i]!.push(t);
+      o.onText?.(visible(runner.detokenizeNow(partial[i]!), o.stop), i);
+    };
+    await runner.generateBatch(prompts, o, { onDone, onToken: o.onText && onToken, signal: o.signal });
     return results;
   } finally {
     await runner.dispose();
   }
+}
+
+/** The response as shown: before the first stop string, no leading space, no half character. */
+export function visible(text: string, stop: string[] = []): string {
+  const at = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0), text.length);
+  return text.slice(0, at).trimStart().replace(/\uFFFD+$/, '');
 }
 
 /** The reference's results file (input, then response, per record) and results.jsonl beside it. */

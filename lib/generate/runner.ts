@@ -19,6 +19,12 @@ export interface RunnerOptions {
   vocabOnly?: boolean; // tokenizer only (no weights are loaded; logits and generate refuse)
 }
 
+export interface GenerateEvents {
+  onToken?: (index: number, token: number) => void; // each new token of prompt `index`
+  onDone?: (index: number, output: Int32Array) => void; // prompt `index` finished
+  signal?: AbortSignal;
+}
+
 export class Runner implements AsyncDisposable {
   #serial: Serial<NativeRunner>;
   readonly nVocab: number;
@@ -37,19 +43,49 @@ export class Runner implements AsyncDisposable {
     return this.#serial.run((n) => n.detokenize(Int32Array.from(tokens)));
   }
 
+  /** The model's own chat template applied to a system and a user message (libllama). */
+  chatPrompt(system: string, user: string): string {
+    return this.#serial.now((n) => n.chatPrompt(system, user));
+  }
+
+  /** detokenize() at once, also while a generation runs (for its progress events). */
+  detokenizeNow(tokens: ArrayLike<number>): string {
+    return this.#serial.now((n) => n.detokenize(Int32Array.from(tokens)));
+  }
+
   /** Logits of every position, nVocab floats each, from one decode of `tokens`. */
   logits(tokens: ArrayLike<number>): Promise<Float32Array> {
     return this.#serial.run((n) => n.logits(Int32Array.from(tokens)));
   }
 
-  /** Continues `prompt` (sampling or greedy), stopping at end-of-generation or maxNewTokens. */
-  generate(prompt: ArrayLike<number>, options: SamplingOptions = {}): Promise<Int32Array> {
-    return this.#serial.run((n) => n.generate(Int32Array.from(prompt), options));
+  /** Continues `prompt` (sampling or greedy), stopping at end-of-generation, maxNewTokens or a stop string. */
+  async generate(prompt: ArrayLike<number>, options: SamplingOptions = {}, events: GenerateEvents = {}): Promise<Int32Array> {
+    return (await this.generateBatch([prompt], options, events))[0]!;
   }
 
-  /** Many prompts as parallel sequences of one context; each result as generate() would give it. */
-  generateBatch(prompts: ArrayLike<number>[], options: SamplingOptions = {}): Promise<Int32Array[]> {
-    return this.#serial.run((n) => n.generateBatch(prompts.map((p) => Int32Array.from(p)), options));
+  /**
+   * Prompts as parallel sequences of one context (nParallel at a time); each result is what
+   * the prompt alone would give. Events arrive before the Promise settles; an aborted signal
+   * stops decoding and rejects with its reason.
+   */
+  generateBatch(prompts: ArrayLike<number>[], options: SamplingOptions = {}, events: GenerateEvents = {}): Promise<Int32Array[]> {
+    const { onToken, onDone, signal } = events;
+    const onEvent =
+      onToken || onDone
+        ? (i: number, x: number | Int32Array) => (typeof x === 'number' ? onToken?.(i, x) : onDone?.(i, x))
+        : undefined;
+    return this.#serial.run(async (n) => {
+      signal?.throwIfAborted();
+      const cancel = () => n.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return await n.generateBatch(prompts.map((p) => Int32Array.from(p)), options, onEvent);
+      } catch (e) {
+        throw signal?.aborted ? signal.reason : e;
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
+    });
   }
 
   dispose(): Promise<void> {

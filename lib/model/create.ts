@@ -13,11 +13,17 @@ export interface ModelShape {
   nHead: number;
   nHeadKv: number;
   vocab: 'llama-spm' | 'llama-bpe' | 'qwen2';
+  outputScale?: number; // sharper output weights (larger logits); default 1
 }
 
-/** Named shapes: tiny for tests and the demo, then 1B-, Llama-2-7B- and Llama-3-8B-like. */
+/**
+ * Named shapes: tiny for tests; small for the demo and the learning test (enough width for a
+ * rank-64 LoRA to memorize a few dozen poems in 200 CPU steps, and sharp output weights so its
+ * logits can be confident); then 1B-, Llama-2-7B- and Llama-3-8B-like.
+ */
 export const SHAPES: Record<string, ModelShape> = {
   tiny: { arch: 'llama', nLayer: 2, nEmbd: 64, nFf: 128, nHead: 4, nHeadKv: 2, vocab: 'llama-spm' },
+  small: { arch: 'llama', nLayer: 4, nEmbd: 128, nFf: 256, nHead: 4, nHeadKv: 2, vocab: 'llama-spm', outputScale: 8 },
   '1b': { arch: 'llama', nLayer: 22, nEmbd: 2048, nFf: 5632, nHead: 32, nHeadKv: 4, vocab: 'llama-spm' },
   '7b': { arch: 'llama', nLayer: 32, nEmbd: 4096, nFf: 11008, nHead: 32, nHeadKv: 32, vocab: 'llama-spm' },
   '8b-gqa': { arch: 'llama', nLayer: 32, nEmbd: 4096, nFf: 14336, nHead: 32, nHeadKv: 8, vocab: 'llama-bpe' },
@@ -27,6 +33,7 @@ export interface CreateModelOptions extends Partial<ModelShape> {
   shape?: string; // a key of SHAPES; the other fields override it
   type?: string; // weight type of the matrices: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q5_k q6_k
   seed?: number;
+  chatTemplate?: string; // written as tokenizer.chat_template
 }
 
 const vendorModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'vendor', 'llama.cpp', 'models');
@@ -51,6 +58,8 @@ export async function createModel(out: string, options: CreateModelOptions = {})
     nHeadKv: shape.nHeadKv,
     type: options.type ?? 'f32',
     seed: options.seed ?? 0,
+    outputScale: shape.outputScale ?? 1,
+    chatTemplate: options.chatTemplate,
   };
   return addon().createModel(spec, out, vocabPath(shape.vocab));
 }

@@ -106,6 +106,8 @@ export interface NativeModelSpec {
   eps?: number;
   type?: string;
   seed?: number;
+  outputScale?: number; // output weights this much sharper than the other matrices (default 1)
+  chatTemplate?: string; // tokenizer.chat_template
 }
 
 /** Hugging Face generate() semantics; defaults are the reference recipe's. */
@@ -119,14 +121,21 @@ export interface SamplingOptions {
   noRepeatNgramSize?: number; // default 3, 0 = off
   maxNewTokens?: number; // default 128
   seed?: number; // default 42
+  stop?: string[]; // a sequence ends once its text contains one of these
 }
 
 export interface NativeRunner {
   tokenize(text: string, addSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array): string;
   logits(tokens: Int32Array): Promise<Float32Array>;
-  generate(prompt: Int32Array, options: SamplingOptions): Promise<Int32Array>;
-  generateBatch(prompts: Int32Array[], options: SamplingOptions): Promise<Int32Array[]>;
+  /** onEvent(index, token) per new token, onEvent(index, tokens) when a prompt is done; all before the Promise settles. */
+  generateBatch(
+    prompts: Int32Array[],
+    options: SamplingOptions,
+    onEvent?: (index: number, tokenOrOutput: number | Int32Array) => void,
+  ): Promise<Int32Array[]>;
+  cancel(): void;
+  chatPrompt(system: string, user: string): string; // the running generateBatch rejects with 'generation cancelled'
   info(): { nVocab: number; eos: number };
   dispose(): Promise<void>;
 }

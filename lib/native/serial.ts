@@ -24,6 +24,12 @@ export class Serial<N extends { dispose(): Promise<void> }> {
     return next;
   }
 
+  /** A quick synchronous call at once, beside a running one (the native side must allow it). */
+  now<T>(call: (n: N) => T): T {
+    if (!this.#native) throw new Error(`this ${this.what} was disposed`);
+    return call(this.#native);
+  }
+
   dispose(): Promise<void> {
     return this.run(async (n) => {
       this.#native = undefined;

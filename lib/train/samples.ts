@@ -1,6 +1,6 @@
 // Tokenized training samples and their packing into micro-batch rows.
 import type { PoemRecord } from '../data/template.js';
-import { llama2Prompt, llama2TrainingText } from '../data/template.js';
+import { promptTemplate, type PromptTemplate } from '../data/template.js';
 import type { Batch } from '../engine/trainer.js';
 import type { Runner } from '../generate/runner.js';
 
@@ -13,10 +13,10 @@ export interface Sample {
 export async function tokenizeSample(
   runner: Runner,
   r: PoemRecord,
-  { cutoffLen = 256, trainOnPrompt = false } = {},
+  { cutoffLen = 256, trainOnPrompt = false, template = promptTemplate('llama2') as PromptTemplate } = {},
 ): Promise<Sample> {
-  const prompt = await runner.tokenize(llama2Prompt(r), { addSpecial: true });
-  const full = [...(await runner.tokenize(llama2TrainingText(r), { addSpecial: true })), runner.eos].slice(0, cutoffLen);
+  const prompt = await runner.tokenize(template.prompt(r), { addSpecial: true });
+  const full = [...(await runner.tokenize(template.trainingText(r), { addSpecial: true })), runner.eos].slice(0, cutoffLen);
   const labels = full.map((t, i) => (!trainOnPrompt && i < prompt.length ? -100 : t));
   return { tokens: full, labels };
 }

@@ -10,6 +10,8 @@ import { learningRate, type SchedulerKind } from './schedule.js';
 import { countTargets, packBatches, tokenizeSample, type Sample } from './samples.js';
 import { writeReport } from './report.js';
 import { EventWriter } from './tfevents.js';
+import { shuffled } from '../data/shuffle.js';
+import { promptTemplate, TEMPLATES, type TemplateName } from '../data/template.js';
 
 export interface TrainOptions {
   model: string;
@@ -35,6 +37,7 @@ export interface TrainOptions {
   evalSteps?: number; // evaluate every N optimizer steps (default: loggingSteps)
   seed?: number;
   trainOnPrompt?: boolean;
+  template?: TemplateName; // prompt template: llama2 (the reference's, default), chatml, model
   packing?: boolean;
   loggingSteps?: number;
   saveSteps?: number;
@@ -97,6 +100,7 @@ export const TRAIN_DEFAULTS = {
   seed: 42,
   valSetSize: 0,
   trainOnPrompt: false,
+  template: 'llama2' as TemplateName,
   packing: true,
   loggingSteps: 20,
   saveSteps: 65,
@@ -113,26 +117,9 @@ function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'onStep' |
   if (!(o.epochs > 0) && !(o.maxSteps > 0)) throw new Error('epochs or max steps must be positive');
   if (!(o.warmupSteps >= 0)) throw new Error(`warmup steps must be >= 0, got ${o.warmupSteps}`);
   if (!(o.loraDropout >= 0 && o.loraDropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${o.loraDropout}`);
+  if (!TEMPLATES.includes(o.template)) throw new Error(`unknown template '${o.template}' (${TEMPLATES.join(', ')})`);
   if (!['linear', 'cosine', 'constant'].includes(o.lrScheduler)) throw new Error(`unknown lr scheduler '${o.lrScheduler}'`);
   if (!Number.isInteger(o.valSetSize) || o.valSetSize < 0) throw new Error(`val set size must be an integer >= 0, got ${o.valSetSize}`);
-}
-
-/** A seeded permutation (Fisher-Yates over a splitmix32 stream). */
-function shuffled<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-  const a = items.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
 
 function prepareOut(out: string, overwrite: boolean, resuming: boolean) {
@@ -160,7 +147,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const tok = await openRunner(o.model, [], { vocabOnly: true, device: 'cpu' });
   const samples: Sample[] = [];
   try {
-    for (const r of records) samples.push(await tokenizeSample(tok, r, { cutoffLen: o.cutoffLen, trainOnPrompt: o.trainOnPrompt }));
+    const template = promptTemplate(o.template, tok);
+    for (const r of records) samples.push(await tokenizeSample(tok, r, { cutoffLen: o.cutoffLen, trainOnPrompt: o.trainOnPrompt, template }));
   } finally {
     await tok.dispose();
   }

@@ -16,10 +16,22 @@ namespace tang_addon {
 
 using BusyFlag = std::shared_ptr<std::atomic<bool>>;
 
-// Throws a JS error if the object is disposed or busy.
+// Throws a JS error if the object is disposed or (unless busy is null) busy.
 inline void check_usable(Napi::Env env, bool alive, const BusyFlag & busy, const char * what) {
     if (!alive) throw Napi::Error::New(env, std::string("this ") + what + " was disposed");
-    if (busy->load()) throw Napi::Error::New(env, std::string("this ") + what + " is busy with another call; await it first");
+    if (busy && busy->load()) throw Napi::Error::New(env, std::string("this ") + what + " is busy with another call; await it first");
+}
+
+// Runs a quick native call on the JS thread; a C++ exception becomes a JS Error.
+template <typename F>
+auto on_js_thread(Napi::Env env, F f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const Napi::Error &) {
+        throw;
+    } catch (const std::exception & e) {
+        throw Napi::Error::New(env, e.what());
+    }
 }
 
 // Marks the object busy, runs `work` off the JS thread, clears the mark when the work ends.

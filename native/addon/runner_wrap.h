@@ -23,8 +23,9 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value Logits(const Napi::CallbackInfo & info);
-    Napi::Value Generate(const Napi::CallbackInfo & info);
-    Napi::Value GenerateBatch(const Napi::CallbackInfo & info);
+    Napi::Value GenerateBatch(const Napi::CallbackInfo & info);  // (prompts, options, onEvent?)
+    Napi::Value Cancel(const Napi::CallbackInfo & info);
+    Napi::Value ChatPrompt(const Napi::CallbackInfo & info);     // (system, user) with the model's template         // the running generateBatch throws
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 
@@ -32,6 +33,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
 
     std::shared_ptr<tang::LlamaRunner> runner_;
     std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace tang_addon

@@ -85,6 +85,8 @@ Napi::Value CreateModel(const Napi::CallbackInfo & info) {
     s.rope_base = (float) opt_number(o, "ropeBase", s.rope_base);
     s.eps = (float) opt_number(o, "eps", s.eps);
     s.seed = (uint64_t) opt_number(o, "seed", 0);
+    s.output_scale = (float) opt_number(o, "outputScale", 1.0);
+    s.chat_template = opt_string(o, "chatTemplate", "");
     s.vocab_path = arg_string(info, 2, "vocabulary GGUF path");
     const std::string type = opt_string(o, "type", "f32");
     if (!tang::parse_weight_type(type, s.type)) {

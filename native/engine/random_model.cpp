@@ -23,7 +23,7 @@ uint64_t splitmix64_mix(uint64_t z) {
 
 namespace {
 
-enum class Init { norm, bias, embed, matrix };
+enum class Init { norm, bias, embed, matrix, output };
 
 struct TensorPlan {
     std::string name;
@@ -54,12 +54,13 @@ std::vector<TensorPlan> plan_tensors(const RandomModelSpec & s, int64_t n_vocab)
         }
     }
     p.push_back({"output_norm.weight", {s.n_embd, 1}, Init::norm, GGML_TYPE_F32});
-    p.push_back({"output.weight", {s.n_embd, n_vocab}, Init::matrix, s.type});
+    p.push_back({"output.weight", {s.n_embd, n_vocab}, Init::output, s.type});
     return p;
 }
 
 // Fills `out` with the values of tensor t, elements [j0, j0 + out.size()).
-void generate(uint64_t seed, uint64_t t, const TensorPlan & plan, uint64_t j0, std::vector<float> & out) {
+void generate(const RandomModelSpec & s, uint64_t t, const TensorPlan & plan, uint64_t j0, std::vector<float> & out) {
+    const uint64_t seed = s.seed;
     const uint64_t base = seed * 0x9E3779B97F4A7C15ULL + (t + 1) * 0xD1B54A32D192ED03ULL;
     const float scale = 1.0f / std::sqrt((float) plan.ne[0]);
     for (size_t k = 0; k < out.size(); ++k) {
@@ -70,6 +71,7 @@ void generate(uint64_t seed, uint64_t t, const TensorPlan & plan, uint64_t j0, s
             case Init::bias:   out[k] = 0.1f * c; break;
             case Init::embed:  out[k] = c; break;
             case Init::matrix: out[k] = c * scale; break;
+            case Init::output: out[k] = c * (s.output_scale * scale); break;
         }
     }
 }
@@ -79,6 +81,7 @@ void validate(const RandomModelSpec & s) {
     require(arch_supported(s.arch), "unsupported architecture '" + s.arch + "' (llama, mistral, qwen2)");
     require(s.n_layer > 0 && s.n_embd > 0 && s.n_ff > 0 && s.n_head > 0 && s.n_head_kv > 0,
             "model dimensions must be positive");
+    require(std::isfinite(s.output_scale) && s.output_scale > 0, "the output scale must be a positive number");
     require(s.n_embd % s.n_head == 0, "n_embd must be a multiple of n_head");
     require(s.n_head % s.n_head_kv == 0, "n_head must be a multiple of n_head_kv");
     require((s.n_embd / s.n_head) % 2 == 0, "the head dimension must be even for RoPE");
@@ -113,6 +116,7 @@ RandomModelResult write_random_model(const RandomModelSpec & spec, const std::st
     gguf_set_val_str(g.get(), "general.architecture", a.c_str());
     gguf_set_val_str(g.get(), "general.type", "model");
     gguf_set_val_str(g.get(), "general.name", "tang-lora random model");
+    if (!spec.chat_template.empty()) gguf_set_val_str(g.get(), "tokenizer.chat_template", spec.chat_template.c_str());
     gguf_set_val_u32(g.get(), (a + ".context_length").c_str(), (uint32_t) spec.n_ctx);
     gguf_set_val_u32(g.get(), (a + ".embedding_length").c_str(), (uint32_t) spec.n_embd);
     gguf_set_val_u32(g.get(), (a + ".block_count").c_str(), (uint32_t) spec.n_layer);
@@ -161,7 +165,7 @@ RandomModelResult write_random_model(const RandomModelSpec & spec, const std::st
                 const int64_t n = std::min(per, nr - a);
                 workers.emplace_back([&, a, n] {
                     std::vector<float> part(rows.begin() + a * p.ne[0], rows.begin() + (a + n) * p.ne[0]);
-                    generate(spec.seed, t, p, (uint64_t) ((r0 + a) * p.ne[0]), part);
+                    generate(spec, t, p, (uint64_t) ((r0 + a) * p.ne[0]), part);
                     if (p.type == GGML_TYPE_F32) {
                         std::copy(part.begin(), part.end(), (float *) packed.data() + a * p.ne[0]);
                     } else {

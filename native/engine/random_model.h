@@ -11,6 +11,7 @@
 //   norm weights:   1 + 0.1f * (2u - 1)
 //   biases:         0.1f * (2u - 1)
 //   token_embd:     (2u - 1)
+//   output:         (2u - 1) * (output_scale * (1 / sqrt(float(ne[0]))))
 //   other matrices: (2u - 1) * (1 / sqrt(float(ne[0])))
 // all in float32 arithmetic, then quantized to the requested type by ggml.
 #pragma once
@@ -35,6 +36,10 @@ struct RandomModelSpec {
     ggml_type type = GGML_TYPE_F32;  // of the 2-D weights; norms and biases stay f32
     std::string vocab_path;          // GGUF whose tokenizer.* metadata is copied
     uint64_t seed = 0;
+    // Sharper output weights give larger logits: with 8, a normalized hidden state's logits have
+    // a std of ~4.6, so a LoRA can make even a small model confident (demo, learning test).
+    float output_scale = 1.0f;
+    std::string chat_template;  // written as tokenizer.chat_template when not empty
 };
 
 struct RandomModelResult {

@@ -92,10 +92,10 @@ int32_t LlamaRunner::eos() const { return llama_vocab_eos(llama_model_get_vocab(
 std::vector<int32_t> LlamaRunner::tokenize(const std::string & text, bool add_special) const {
     const llama_vocab * vocab = llama_model_get_vocab(model_);
     std::vector<int32_t> out(text.size() + 8);
-    int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, false);
+    int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, true);
     if (n < 0) {
         out.resize((size_t) -n);
-        n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, false);
+        n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, true);
     }
     require(n >= 0, "cannot tokenize the text");
     out.resize((size_t) n);
@@ -112,6 +112,20 @@ std::string LlamaRunner::detokenize(const std::vector<int32_t> & tokens) const {
     }
     out.resize((size_t) std::max(0, n));
     return out;
+}
+
+std::string LlamaRunner::chat_prompt(const std::string & system, const std::string & user) const {
+    const char * tmpl = llama_model_chat_template(model_, nullptr);
+    require(tmpl != nullptr, "the model has no chat template (tokenizer.chat_template); use the llama2 or chatml template");
+    const llama_chat_message msgs[2] = {{"system", system.c_str()}, {"user", user.c_str()}};
+    std::vector<char> buf(1024 + 2 * (system.size() + user.size()));
+    int32_t n = llama_chat_apply_template(tmpl, msgs, 2, true, buf.data(), (int32_t) buf.size());
+    require(n >= 0, "libllama does not support this model's chat template");
+    if ((size_t) n > buf.size()) {
+        buf.resize((size_t) n);
+        n = llama_chat_apply_template(tmpl, msgs, 2, true, buf.data(), (int32_t) buf.size());
+    }
+    return std::string(buf.data(), (size_t) n);
 }
 
 void LlamaRunner::decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits) {
@@ -146,7 +160,7 @@ std::vector<float> LlamaRunner::logits(const std::vector<int32_t> & tokens) {
     return out;
 }
 
-llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
+void LlamaRunner::validate(const SamplingParams & p) const {
     require(p.max_new_tokens >= 1 && p.max_new_tokens <= n_ctx_,
             "max_new_tokens must be from 1 to the context size (" + std::to_string(n_ctx_) + "), got " +
                 std::to_string(p.max_new_tokens));
@@ -154,6 +168,10 @@ llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
     require(p.top_p > 0 && p.top_p <= 1 && p.min_p >= 0 && p.min_p < 1 && p.top_k >= 0,
             "top_p must be in (0, 1], min_p in [0, 1), top_k >= 0");
     require(p.repeat_penalty > 0 && p.no_repeat_ngram_size >= 0, "repeat penalty must be positive, n-gram size >= 0");
+    for (const std::string & x : p.stop) require(!x.empty(), "stop strings must not be empty");
+}
+
+llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
     llama_sampler * chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
     if (p.repeat_penalty != 1.0f) {
         llama_sampler_chain_add(chain, llama_sampler_init_penalties((int32_t) n_vocab(), n_ctx_, p.repeat_penalty, 0, 0));
@@ -171,33 +189,10 @@ llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
     return chain;
 }
 
-std::vector<int32_t> LlamaRunner::generate(const std::vector<int32_t> & prompt, const SamplingParams & p) {
-    require(!prompt.empty(), "the prompt is empty");
-    llama_sampler * chain = make_chain(p);
-    struct Free {
-        llama_sampler * s;
-        ~Free() { llama_sampler_free(s); }
-    } free_chain{chain};
-    for (int32_t t : prompt) llama_sampler_accept(chain, t);
-
-    llama_memory_clear(llama_get_memory(ctx_), true);
-    decode(prompt, 0, false);
-    const llama_vocab * vocab = llama_model_get_vocab(model_);
-    std::vector<int32_t> out;
-    int32_t pos = (int32_t) prompt.size();
-    for (int i = 0; i < p.max_new_tokens && pos < n_ctx_; ++i) {
-        const llama_token next = llama_sampler_sample(chain, ctx_, -1);  // also accepts it
-        if (llama_vocab_is_eog(vocab, next)) break;
-        out.push_back(next);
-        decode({next}, pos++, false);
-    }
-    return out;
-}
-
 std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
-    const std::vector<std::vector<int32_t>> & prompts, const SamplingParams & p,
-    const std::function<void(size_t, const std::vector<int32_t> &)> & on_done) {
+    const std::vector<std::vector<int32_t>> & prompts, const SamplingParams & p, const GenerateHooks & hooks) {
     require(ctx_ != nullptr, "this runner was opened for its tokenizer only");
+    validate(p);
     for (size_t i = 0; i < prompts.size(); ++i) {
         require(!prompts[i].empty(), "prompt " + std::to_string(i) + " is empty");
         require((int64_t) prompts[i].size() + p.max_new_tokens <= n_ctx_,
@@ -210,6 +205,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
         int32_t pos = 0;
         int32_t batch_index = -1;  // where its logits are in the current batch
         std::vector<int32_t> out;
+        std::string text;  // of out, for stop strings
     };
     std::vector<Slot> slots((size_t) n_parallel_);
     std::vector<std::vector<int32_t>> results(prompts.size());
@@ -234,8 +230,16 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
         batch.logits[i] = logits;
         return i;
     };
+    auto stopped = [&](Slot & s, llama_token t) {
+        if (p.stop.empty()) return false;
+        char piece[256];
+        const int32_t n = llama_token_to_piece(vocab, t, piece, sizeof(piece), 0, false);
+        if (n > 0) s.text.append(piece, (size_t) n);
+        return std::any_of(p.stop.begin(), p.stop.end(), [&](const std::string & x) { return s.text.find(x) != std::string::npos; });
+    };
     size_t next = 0, finished = 0;
     while (finished < prompts.size()) {
+        if (hooks.cancel && hooks.cancel->load()) throw Error("generation cancelled");
         batch.n_tokens = 0;
         for (size_t k = 0; k < slots.size(); ++k) {
             Slot & s = slots[k];
@@ -243,6 +247,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
                 s.prompt = next++;
                 s.chain = make_chain(p);
                 s.out.clear();
+                s.text.clear();
                 const std::vector<int32_t> & pr = prompts[s.prompt];
                 for (int32_t t : pr) llama_sampler_accept(s.chain, t);
                 for (size_t i = 0; i < pr.size(); ++i) s.batch_index = add(pr[i], (int32_t) i, (int32_t) k, i + 1 == pr.size());
@@ -258,10 +263,13 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
             if (s.prompt == SIZE_MAX) continue;
             const llama_token t = llama_sampler_sample(s.chain, ctx_, s.batch_index);
             const bool eog = llama_vocab_is_eog(vocab, t);
-            if (!eog) s.out.push_back(t);
-            if (eog || (int) s.out.size() >= p.max_new_tokens) {
+            if (!eog) {
+                s.out.push_back(t);
+                if (hooks.on_token) hooks.on_token(s.prompt, t);
+            }
+            if (eog || (int) s.out.size() >= p.max_new_tokens || stopped(s, t)) {
                 results[s.prompt] = s.out;
-                if (on_done) on_done(s.prompt, s.out);
+                if (hooks.on_done) hooks.on_done(s.prompt, s.out);
                 llama_memory_seq_rm(mem, (llama_seq_id) k, -1, -1);
                 llama_sampler_free(s.chain);
                 s.chain = nullptr;

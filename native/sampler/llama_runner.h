@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -33,6 +34,14 @@ struct SamplingParams {
     int no_repeat_ngram_size = 3; // 0 = off
     int max_new_tokens = 128;
     uint32_t seed = 42;
+    std::vector<std::string> stop;  // a sequence ends once its text contains one of these
+};
+
+// What generate_batch reports while it runs (from its thread), and how it is stopped.
+struct GenerateHooks {
+    std::function<void(size_t prompt, int32_t token)> on_token;
+    std::function<void(size_t prompt, const std::vector<int32_t> & tokens)> on_done;
+    const std::atomic<bool> * cancel = nullptr;  // set: the call throws "generation cancelled"
 };
 
 struct RunnerOptions {
@@ -54,18 +63,22 @@ class LlamaRunner {
     int32_t eos() const;
     std::vector<int32_t> tokenize(const std::string & text, bool add_special) const;
     std::string detokenize(const std::vector<int32_t> & tokens) const;
+    // The model's own chat template (tokenizer.chat_template, as libllama knows it) applied to a
+    // system and a user message, ready for the assistant's answer.
+    std::string chat_prompt(const std::string & system, const std::string & user) const;
     std::vector<float> logits(const std::vector<int32_t> & tokens);  // (n_vocab) per token
-    std::vector<int32_t> generate(const std::vector<int32_t> & prompt, const SamplingParams & p);  // stops at EOG
-    // Many prompts as parallel sequences of one context (n_parallel at a time); each prompt has
-    // its own sampler chain seeded with p.seed, so its result does not depend on its neighbours'.
-    // on_done(i, tokens) runs as each prompt finishes; returns the outputs in prompt order.
+    // Prompts as parallel sequences of one context, n_parallel at a time (a slot takes the next
+    // prompt as soon as its sequence ends; n_parallel 1 = one by one). Each prompt has its own
+    // sampler chain seeded with p.seed, so its result does not depend on its neighbours'.
+    // A sequence ends at end-of-generation, max_new_tokens or a stop string. Returns the
+    // outputs in prompt order.
     std::vector<std::vector<int32_t>> generate_batch(const std::vector<std::vector<int32_t>> & prompts,
-                                                     const SamplingParams & p,
-                                                     const std::function<void(size_t, const std::vector<int32_t> &)> & on_done);
+                                                     const SamplingParams & p, const GenerateHooks & hooks = {});
 
   private:
     void decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits);
-    llama_sampler * make_chain(const SamplingParams & p) const;  // validates p
+    void validate(const SamplingParams & p) const;
+    llama_sampler * make_chain(const SamplingParams & p) const;
 
     llama_model * model_ = nullptr;
     llama_context * ctx_ = nullptr;

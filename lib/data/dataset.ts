@@ -1,0 +1,61 @@
+// `data`: training and test records from the chinese-poetry Tang corpus, in the reference's
+// record shape: instruction, input = the first line, output = the rest of the poem.
+import fs from 'node:fs';
+import path from 'node:path';
+import { TANG_INSTRUCTION } from '../generate/poems.js';
+import { hanOnly, loadTangCorpus, type TangPoem } from './corpus.js';
+import { shuffled } from './shuffle.js';
+import type { PoemRecord } from './template.js';
+
+export interface TangDatasetOptions {
+  train?: number; // records (default 1040, the reference's num_train_data)
+  test?: number; // records without output (default 15)
+  seed?: number;
+  corpus?: TangPoem[];
+}
+
+// A regular poem: every line two verses of the same 5 or 7 characters, e.g. "白日依山盡,黃河入海流。"
+function regular(lines: string[]): boolean {
+  const n = [...(lines[0]!.split(',')[0] ?? '')].length;
+  const line = n === 5 || n === 7 ? new RegExp(`^\\p{Script=Han}{${n}},\\p{Script=Han}{${n}}[。？！]$`, 'u') : null;
+  return line !== null && lines.length >= 2 && lines.every((l) => line.test(l));
+}
+
+/**
+ * Regular poems (every line two verses of the same 5 or 7 characters, at least two lines), each first
+ * line once; a seeded shuffle; the first `test` poems for testing, the next `train` for
+ * training, so no test poem is in the training set.
+ */
+export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecord[]; test: PoemRecord[] } {
+  const nTrain = o.train ?? 1040;
+  const nTest = o.test ?? 15;
+  for (const [k, v] of Object.entries({ train: nTrain, test: nTest })) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be an integer >= 0, got ${v}`);
+  }
+  const seen = new Set<string>();
+  const poems = (o.corpus ?? loadTangCorpus()).filter((p) => {
+    if (!regular(p.paragraphs)) return false;
+    const key = hanOnly(p.paragraphs[0]!);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (nTrain + nTest > poems.length) throw new Error(`the corpus has ${poems.length} regular poems, fewer than ${nTrain + nTest}`);
+  const picked = shuffled(poems, o.seed ?? 42).slice(0, nTest + nTrain);
+  const record = (p: TangPoem) => ({ instruction: TANG_INSTRUCTION, input: p.paragraphs[0]!, output: p.paragraphs.slice(1).join('') });
+  return {
+    test: picked.slice(0, nTest).map(({ paragraphs }) => ({ instruction: TANG_INSTRUCTION, input: paragraphs[0]! })),
+    train: picked.slice(nTest).map(record),
+  };
+}
+
+/** Writes train.json and test.json into `dir` (each atomically); returns their paths. */
+export function writeTangDataset(dir: string, data: { train: PoemRecord[]; test: PoemRecord[] }) {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = { train: path.join(dir, 'train.json'), test: path.join(dir, 'test.json') };
+  for (const k of ['train', 'test'] as const) {
+    fs.writeFileSync(files[k] + '.tmp', JSON.stringify(data[k], null, 2) + '\n');
+    fs.renameSync(files[k] + '.tmp', files[k]);
+  }
+  return files;
+}
