@@ -34,6 +34,8 @@ async function timed(parallel) {
   return { poems, summary: { tokens, seconds: +seconds.toFixed(2), tokensPerSec: +(tokens / seconds).toFixed(1) } };
 }
 
+// Warm-up: the first load of a model reads it from disk; neither timed run should pay for that.
+await generatePoems(records.slice(0, 1), { model, device: args.device, maxNewTokens: 1, parallel: 1 });
 const batched = await timed(records.length);
 const single = await timed(1);
 const devices = (await info()).devices;
