@@ -195,3 +195,19 @@ test('on a terminal train draws a progress bar; piped output has only log lines'
   const piped = cli('--model', model, '--data', data, '--out', path.join(dir, 'piped'), ...quick, '--max-steps', '2', '--logging-steps', '1');
   assert.doesNotMatch(piped.stdout, /\] \d+\/2/);
 });
+
+test('records whose prompt alone reaches the cutoff are reported and skipped; all of them is an error', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const [rec] = parseRecords(fs.readFileSync(data, 'utf8'), data);
+  const file = path.join(dir, 'long-prompt.json');
+  fs.writeFileSync(file, JSON.stringify([rec, { ...rec, input: '秦川雄帝宅'.repeat(60) }]));
+  const out = path.join(dir, 'skip');
+  const r = cli('--model', model, '--data', file, '--out', out, ...quick, '--max-steps', '1');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /skipped 1 record\(s\) whose prompt alone reaches --cutoff-len: 1$/m);
+  const none = path.join(dir, 'skip-all');
+  const bad = cli('--model', model, '--data', file, '--out', none, ...quick, '--max-steps', '1', '--cutoff-len', '20');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /every record's prompt reaches the cutoff length 20/);
+  assert.ok(!fs.existsSync(none), 'no output folder');
+});

@@ -119,6 +119,12 @@ export const trainCommand: CommandModule = {
     });
     clear();
     process.off('SIGINT', onSigint);
+    if (r.skippedRecords.length > 0) {
+      console.error(
+        `tang-lora: skipped ${r.skippedRecords.length} record(s) whose prompt alone reaches --cutoff-len: ${r.skippedRecords.slice(0, 10).join(', ')}` +
+          (r.skippedRecords.length > 10 ? ', ...' : ''),
+      );
+    }
     console.log(
       `tang-lora: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}, padding ${(100 * r.paddingFraction).toFixed(1)}% of ` +
         `${r.tokens} tokens; adapter ${r.adapter}`,

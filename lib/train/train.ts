@@ -78,6 +78,7 @@ export interface TrainResult {
   report: string; // report.html
   tokens: number; // tokens processed (padding included), for packing vs padding
   paddingFraction: number;
+  skippedRecords: number[]; // records whose prompt alone reaches cutoffLen (no target left)
   aborted: boolean;
 }
 
@@ -141,7 +142,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${records.length}`);
   }
   const resume = o.resume ? JSON.parse(fs.readFileSync(path.join(o.resume, 'trainer_state.json'), 'utf8')) : null;
-  prepareOut(o.out, o.overwrite, resume !== null);
 
   // Tokenize with the model's own tokenizer (no weights loaded).
   const tok = await openRunner(o.model, [], { vocabOnly: true, device: 'cpu' });
@@ -152,6 +152,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await tok.dispose();
   }
+  // A sample whose prompt alone reaches the cutoff has no target left: reported, not trained on.
+  const skippedRecords = samples.flatMap((s, i) => (s.labels.some((l) => l >= 0) ? [] : [i]));
+  if (skippedRecords.length === samples.length) {
+    throw new Error(`every record's prompt reaches the cutoff length ${o.cutoffLen}; raise --cutoff-len`);
+  }
+  for (const i of [...skippedRecords].reverse()) samples.splice(i, 1);
+  prepareOut(o.out, o.overwrite, resume !== null);
   const pad = tok.eos;
   // The validation split: a seeded shuffle, the last valSetSize samples held out.
   const order = shuffled(samples, o.seed ^ 0x5eed);
@@ -269,6 +276,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       report: path.join(o.out, 'report.html'),
       tokens,
       paddingFraction: tokens ? padding / tokens : 0,
+      skippedRecords,
       aborted,
     };
   } finally {
