@@ -86,5 +86,5 @@ test('tang-lora demo runs end to end (5 steps here; the full demo is measured, n
   assert.match(r.stdout, /step {3}5 {2}loss \d/);
   assert.match(r.stdout, /before: .*\n +after: .*\n +truth: /);
   assert.ok(fs.existsSync(path.join(out, 'run', 'adapter.gguf')));
-  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'data', 'train.json'), 'utf8')).length, 32);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'data', 'train.json'), 'utf8')).length, 16);
 });
