@@ -211,3 +211,20 @@ test('records whose prompt alone reaches the cutoff are reported and skipped; al
   assert.match(bad.stderr, /every record's prompt reaches the cutoff length 20/);
   assert.ok(!fs.existsSync(none), 'no output folder');
 });
+
+test('every epoch trains every sample once, also when epochs pack into different numbers of micro-batches', async () => {
+  const model = await makeFixtureModel(dir, 'f32');
+  // With rows of 400 tokens the shuffles of epochs 0-5 pack into 10, 10, 10, 10, 11, 10 micro-batches.
+  const run = async (epochs: number) => {
+    const logs: number[] = [];
+    const r = await train({
+      model, data, out: path.join(dir, `epochs-${epochs}`), device, epochs, cutoffLen: 400, microBatchSize: 2, gradAccum: 1,
+      warmupSteps: 0, lr: 1e-3, loggingSteps: 1, saveSteps: 1000, onLog: (m) => logs.push(m.target_tokens),
+    });
+    return { steps: r.steps, targets: logs.reduce((a, b) => a + b, 0) };
+  };
+  const one = await run(1);
+  const six = await run(6);
+  assert.equal(six.targets, 6 * one.targets, 'each epoch saw all target tokens');
+  assert.equal(six.steps, 61);
+});

@@ -138,9 +138,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!fs.existsSync(o.model)) throw new Error(`model file '${o.model}' does not exist`);
   let records = loadRecords(o.data);
   if (o.numTrainData !== undefined) records = records.slice(0, o.numTrainData);
-  if (o.valSetSize >= records.length) {
-    throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${records.length}`);
-  }
   const resume = o.resume ? JSON.parse(fs.readFileSync(path.join(o.resume, 'trainer_state.json'), 'utf8')) : null;
 
   // Tokenize with the model's own tokenizer (no weights loaded).
@@ -158,6 +155,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new Error(`every record's prompt reaches the cutoff length ${o.cutoffLen}; raise --cutoff-len`);
   }
   for (const i of [...skippedRecords].reverse()) samples.splice(i, 1);
+  if (o.valSetSize >= samples.length) {
+    throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${samples.length}`);
+  }
   prepareOut(o.out, o.overwrite, resume !== null);
   const pad = tok.eos;
   // The validation split: a seeded shuffle, the last valSetSize samples held out.
@@ -166,11 +166,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (o.valSetSize > 0) samples.splice(0, samples.length, ...order.slice(0, order.length - o.valSetSize));
   const valBatches = packBatches(valSamples, { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
   const evalEvery = o.evalSteps ?? o.loggingSteps;
+  // Each epoch packs its own shuffle, so epochs may differ in their number of micro-batches.
+  const packed: Batch[][] = [];
   const epochBatches = (epoch: number): Batch[] =>
-    packBatches(shuffled(samples, o.seed + epoch), { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
-  const firstEpoch = epochBatches(0);
-  const perEpoch = Math.ceil(firstEpoch.length / o.gradAccum);
-  const totalSteps = o.maxSteps > 0 ? o.maxSteps : Math.ceil(o.epochs * perEpoch);
+    (packed[epoch] ??= packBatches(shuffled(samples, o.seed + epoch), { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing }));
+  const stepsIn = (epoch: number) => Math.ceil(epochBatches(epoch).length / o.gradAccum);
+  const wholeEpochs = Math.floor(o.epochs);
+  const totalSteps =
+    o.maxSteps > 0
+      ? o.maxSteps
+      : Array.from({ length: wholeEpochs }, (_, e) => stepsIn(e)).reduce((a, b) => a + b, 0) +
+        Math.ceil((o.epochs - wholeEpochs) * stepsIn(wholeEpochs));
 
   const trainer = await openTrainer(
     o.model,
@@ -201,11 +207,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const startStep = step;
   let runTokens = 0;
   try {
-    for (let epoch = 0; step < totalSteps; epoch++) {
-      const batches = epoch === 0 ? firstEpoch : epochBatches(epoch);
+    for (let epoch = 0, epochStart = 0; step < totalSteps; epochStart += stepsIn(epoch), epoch++) {
+      if (epochStart + stepsIn(epoch) <= step) continue; // resuming: a whole epoch already taken
+      const batches = epochBatches(epoch);
       for (let first = 0; first < batches.length && step < totalSteps; first += o.gradAccum) {
-        const globalFirst = epoch * perEpoch;
-        if (globalFirst + first / o.gradAccum < step) continue; // resuming: steps already taken
+        if (epochStart + first / o.gradAccum < step) continue; // resuming: steps already taken
         if (o.signal?.aborted) {
           aborted = true;
           break;
