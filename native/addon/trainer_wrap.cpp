@@ -191,15 +191,10 @@ Napi::Value TrainerWrap::ReadTensor(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     const std::string name = arg_string(info, 0, "tensor name");
     tang::Trainer & t = use(env);
-    try {
-        ggml_tensor * tensor = t.lora().tensor(name);
-        std::vector<float> v = tang::LoraAdapter::read(tensor);
-        Napi::Float32Array out = Napi::Float32Array::New(env, v.size());
-        std::copy(v.begin(), v.end(), out.Data());
-        return out;
-    } catch (const tang::Error & e) {
-        throw Napi::Error::New(env, e.what());
-    }
+    std::vector<float> v = on_js_thread(env, [&] { return tang::LoraAdapter::read(t.lora().tensor(name)); });
+    Napi::Float32Array out = Napi::Float32Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), out.Data());
+    return out;
 }
 
 Napi::Value TrainerWrap::Info(const Napi::CallbackInfo & info) {

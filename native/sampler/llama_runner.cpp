@@ -17,7 +17,10 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     log_init();
     require(opt.n_ctx >= 16 && opt.n_ctx <= (1 << 20), "context size must be from 16 to 1048576 tokens");
     require(opt.n_parallel >= 1 && opt.n_parallel <= 256, "parallel sequences must be from 1 to 256");
+    // Every check that can fail before the model is loaded: after, a throw would leak it.
     inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
+    require(!opt.vocab_only || adapters.empty(), "a tokenizer-only runner takes no adapters");
+    for (const AdapterRef & a : adapters) inspect_gguf(a.path);
     static std::once_flag once;
     std::call_once(once, [] { llama_backend_init(); });
 
@@ -40,13 +43,9 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     require(model_ != nullptr, "libllama cannot load '" + model_path + "'" +
                                    (last_log_error().empty() ? "" : ": " + last_log_error()));
 
-    if (opt.vocab_only) {
-        require(adapters.empty(), "a tokenizer-only runner takes no adapters");
-        return;
-    }
+    if (opt.vocab_only) return;
     std::vector<float> scales;
     for (const AdapterRef & a : adapters) {
-        inspect_gguf(a.path);
         clear_log_error();
         llama_adapter_lora * ad = llama_adapter_lora_init(model_, a.path.c_str());
         if (!ad) {
@@ -234,8 +233,13 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
         if (p.stop.empty()) return false;
         char piece[256];
         const int32_t n = llama_token_to_piece(vocab, t, piece, sizeof(piece), 0, false);
-        if (n > 0) s.text.append(piece, (size_t) n);
-        return std::any_of(p.stop.begin(), p.stop.end(), [&](const std::string & x) { return s.text.find(x) != std::string::npos; });
+        if (n <= 0) return false;
+        s.text.append(piece, (size_t) n);
+        // A new match must end in the new piece: search only the tail it can start in.
+        return std::any_of(p.stop.begin(), p.stop.end(), [&](const std::string & x) {
+            const size_t tail = x.size() + (size_t) n;
+            return s.text.find(x, s.text.size() > tail ? s.text.size() - tail : 0) != std::string::npos;
+        });
     };
     size_t next = 0, finished = 0;
     while (finished < prompts.size()) {
