@@ -6,6 +6,7 @@ import { TANG_INSTRUCTION } from '../generate/poems.js';
 import { hanOnly, loadTangCorpus, type TangPoem } from './corpus.js';
 import { shuffled } from './shuffle.js';
 import type { PoemRecord } from './template.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export interface TangDatasetOptions {
   train?: number; // records (default 1040, the reference's num_train_data)
@@ -54,8 +55,7 @@ export function writeTangDataset(dir: string, data: { train: PoemRecord[]; test:
   fs.mkdirSync(dir, { recursive: true });
   const files = { train: path.join(dir, 'train.json'), test: path.join(dir, 'test.json') };
   for (const k of ['train', 'test'] as const) {
-    fs.writeFileSync(files[k] + '.tmp', JSON.stringify(data[k], null, 2) + '\n');
-    fs.renameSync(files[k] + '.tmp', files[k]);
+    writeFileAtomic(files[k], JSON.stringify(data[k], null, 2) + '\n');
   }
   return files;
 }

@@ -3,9 +3,10 @@
 import fs from 'node:fs';
 import type { PoemRecord } from './template.js';
 
-export function parseRecords(text: string, source: string, { requireOutput = true } = {}): PoemRecord[] {
+/** The items of a JSON array or of JSON Lines; `what` names them in errors. */
+export function parseJsonItems(text: string, source: string, what = 'records'): unknown[] {
   const trimmed = text.trim();
-  if (!trimmed) throw new Error(`'${source}' holds no records (empty file)`);
+  if (!trimmed) throw new Error(`'${source}' holds no ${what} (empty file)`);
   let items: unknown[];
   if (trimmed.startsWith('[')) {
     try {
@@ -22,8 +23,12 @@ export function parseRecords(text: string, source: string, { requireOutput = tru
       }
     });
   }
-  if (items.length === 0) throw new Error(`'${source}' holds no records`);
-  return items.map((item, i) => {
+  if (items.length === 0) throw new Error(`'${source}' holds no ${what}`);
+  return items;
+}
+
+export function parseRecords(text: string, source: string, { requireOutput = true } = {}): PoemRecord[] {
+  return parseJsonItems(text, source).map((item, i) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw new Error(`'${source}' record ${i} is not an object`);
     }

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import { FirstLineIndex, loadTangCorpus, type TangPoem } from '../data/corpus.js';
 import { charAccuracy, checkForm, chrF, exactLines, type FormCheck } from './score.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { parseJsonItems } from '../data/records.js';
 
 export interface ScoredPoem {
   input: string;
@@ -37,15 +39,7 @@ export interface EvalRun {
 /** Reads results.jsonl (as `generate` writes it) or a JSON array of {input, output}. */
 export function readResults(file: string): { input: string; output: string }[] {
   if (!fs.existsSync(file)) throw new Error(`results file '${file}' does not exist`);
-  const text = fs.readFileSync(file, 'utf8').trim();
-  let rows: unknown[];
-  try {
-    rows = text.startsWith('[') ? JSON.parse(text) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
-  } catch (e) {
-    throw new Error(`results file '${file}' is not JSON lines: ${(e as Error).message}`);
-  }
-  if (rows.length === 0) throw new Error(`results file '${file}' holds no results`);
-  return rows.map((r, i) => {
+  return parseJsonItems(fs.readFileSync(file, 'utf8'), file, 'results').map((r, i) => {
     const o = r as Record<string, unknown>;
     if (typeof o?.input !== 'string' || typeof o?.output !== 'string') {
       throw new Error(`results file '${file}': result ${i} needs string fields 'input' and 'output'`);
@@ -94,8 +88,7 @@ export function evaluate(o: EvaluateOptions): { run: EvalRun; baseline?: EvalRun
   const score = (file: string): EvalRun => ({ results: file, ...scorePoems(readResults(file), corpus) });
   const report = { run: score(o.results), ...(o.baseline ? { baseline: score(o.baseline) } : {}) };
   if (o.out) {
-    fs.writeFileSync(o.out + '.tmp', JSON.stringify({ summary: report.run.summary, ...report }, null, 2) + '\n');
-    fs.renameSync(o.out + '.tmp', o.out);
+    writeFileAtomic(o.out, JSON.stringify({ summary: report.run.summary, ...report }, null, 2) + '\n');
   }
   return report;
 }

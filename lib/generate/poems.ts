@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promptTemplate, type PoemRecord, type TemplateName } from '../data/template.js';
 import { openRunner, type AdapterRef, type SamplingOptions } from './runner.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export const TANG_INSTRUCTION = '以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。';
 
@@ -70,9 +71,7 @@ export function writeResults(file: string, results: PoemResult[]): string {
   const text = results.map((r) => `${r.input}\n${r.output}\n`).join('\n');
   const jsonl = path.join(path.dirname(file), 'results.jsonl');
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  for (const [f, body] of [[file, text], [jsonl, results.map((r) => JSON.stringify(r)).join('\n') + '\n']] as const) {
-    fs.writeFileSync(f + '.tmp', body);
-    fs.renameSync(f + '.tmp', f);
-  }
+  writeFileAtomic(file, text);
+  writeFileAtomic(jsonl, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return jsonl;
 }

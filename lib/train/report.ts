@@ -1,6 +1,6 @@
 // report.html: the run's loss, eval loss and learning-rate curves as inline SVG, and its settings.
-import fs from 'node:fs';
 import type { MetricsLine } from './train.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -46,6 +46,5 @@ ${lr}
 <h2>Settings</h2><table>${rows.join('\n')}</table>
 </body></html>
 `;
-  fs.writeFileSync(file + '.tmp', html);
-  fs.renameSync(file + '.tmp', file);
+  writeFileAtomic(file, html);
 }
