@@ -2,7 +2,7 @@
 // Generation benchmark: the test prompts of a file (default: the reference's 15) on a
 // random-initialized model made by create-model, as one batched job (all prompts as parallel
 // sequences of one context) and one by one; prints one JSON line with tokens/s of each.
-//   node scripts/bench-generate.mjs --shape 7b --quant q4_k --data ../shared/data/Tang_testing_data.json
+//   node scripts/bench-generate.mjs --shape 7b --quant q4_k
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,8 @@ import { createModel, generatePoems, info, loadRecords, SHAPES } from '../dist/l
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = yargs(hideBin(process.argv))
   .option('shape', { type: 'string', default: 'tiny', choices: Object.keys(SHAPES) })
-  .option('quant', { type: 'string', default: 'q4_k' })
-  .option('data', { type: 'string', default: path.join(root, '..', 'shared', 'data', 'Tang_testing_data.json') })
+  .option('quant', { type: 'string', default: 'q4_0' }) // q4_k needs widths that are multiples of 256 (not tiny)
+  .option('data', { type: 'string', default: path.join(root, 'test', 'data', 'tang-test-15.json') }) // the reference's 15 test prompts
   .option('max-new-tokens', { type: 'number', default: 128 })
   .option('device', { type: 'string', default: 'auto' })
   .option('cache', { type: 'string', default: path.join(root, '.cache') })

@@ -14,7 +14,7 @@ import { createModel, info, openTrainer, SHAPES } from '../dist/lib/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = yargs(hideBin(process.argv))
   .option('shape', { type: 'string', default: 'tiny', choices: Object.keys(SHAPES) })
-  .option('quant', { type: 'string', default: 'q4_k' })
+  .option('quant', { type: 'string', default: 'q4_0' }) // q4_k needs widths that are multiples of 256 (not tiny)
   .option('micro-batch', { type: 'number', default: 4 })
   .option('seq', { type: 'number', default: 256 })
   .option('lora-r', { type: 'number', default: 8 })
