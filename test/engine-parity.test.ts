@@ -78,19 +78,20 @@ const TOL = {
   quant: { loss: 1e-3, cosine: 0.999 },
 };
 
-async function open(fx: Fixture, type: FixtureType): Promise<Trainer> {
+async function open(fx: Fixture, type: FixtureType, checkpointing = true): Promise<Trainer> {
   const model = await makeFixtureModel(dir, type);
   assert.equal(sha256File(model), fx.model.sha256, `${model} differs from the model the fixture was computed on`);
-  const t = await openTrainer(model, { rank: fx.lora.rank, alpha: fx.lora.alpha, dropout: 0 }, { device });
+  const t = await openTrainer(model, { rank: fx.lora.rank, alpha: fx.lora.alpha, dropout: 0 }, { device, checkpointing });
   await t.loadAdapter(path.join(fixtures, 'lora_init.gguf'));
   return t;
 }
 
-for (const type of FIXTURE_TYPES) {
+for (const [type, checkpointing] of FIXTURE_TYPES.flatMap((ty) => [[ty, true], [ty, false]] as const)) {
   const file = path.join(fixtures, `${type}.json`);
-  test(`${type} base on ${device}: losses and LoRA gradients match PyTorch + peft`, async (t) => {
+  const mode = checkpointing ? 'recomputed' : 'kept';
+  test(`${type} base on ${device}, activations ${mode}: losses and LoRA gradients match PyTorch + peft`, async (t) => {
     const fx: Fixture = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const trainer = await open(fx, type);
+    const trainer = await open(fx, type, checkpointing);
     try {
       const samples = samplesOf(fx.batch);
       assert.equal(samples.length, fx.sample_losses.length);

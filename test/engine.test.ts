@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createModel, openTrainer, type Batch, type Trainer } from '../lib/index.js';
 import { ggufBytes } from './helpers/gguf-writer.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
-import { scratchDir } from './helpers/paths.js';
+import { expectCuda, scratchDir } from './helpers/paths.js';
 
 const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('engine');
@@ -134,6 +134,43 @@ test('same seed, same losses (dropout on); resume from saved state is exact', as
   assert.equal((await c.info()).step, 4);
   await c.dispose();
   assert.ok(rest[rest.length - 1]! < first[0]!, 'the loss falls');
+});
+
+test('with dropout on, recomputed activations give the gradients of kept ones (the same masks)', async () => {
+  const model = await tiny();
+  const cfg = { rank: 4, alpha: 8, dropout: 0.3, seed: 3 };
+  const grads: Float32Array[][] = [];
+  for (const checkpointing of [true, false]) {
+    const t = await openTrainer(model, cfg, { device, checkpointing });
+    await t.trainMicroBatch(batch(4));
+    await t.optimizerStep({ lr: 1e-2 });  // B becomes nonzero, so A's gradient depends on the masks too
+    await t.trainMicroBatch(batch(5));
+    grads.push(await Promise.all(['blk.0.attn_q.weight.lora_a.grad', 'blk.1.ffn_down.weight.lora_b.grad'].map((n) => t.readTensor(n))));
+    await t.dispose();
+  }
+  for (let j = 0; j < 2; j++) {
+    const [a, b] = [grads[0]![j]!, grads[1]![j]!];
+    let worst = 0, norm = 0;
+    for (let i = 0; i < a.length; i++) (worst = Math.max(worst, Math.abs(a[i]! - b[i]!))), (norm = Math.max(norm, Math.abs(b[i]!)));
+    assert.ok(norm > 0 && worst <= 1e-3 * norm, `gradient ${j}: max difference ${worst} of ${norm}`);
+  }
+});
+
+test('dropout masks are the same on the CPU and on CUDA', { skip: !expectCuda }, async () => {
+  const model = await tiny();
+  const cfg = { rank: 4, alpha: 8, dropout: 0.3, seed: 11 };
+  const grads: Float32Array[] = [];
+  for (const dev of ['cpu', 'cuda']) {
+    const t = await openTrainer(model, cfg, { device: dev });
+    await t.trainMicroBatch(batch(2));
+    grads.push(await t.readTensor('blk.1.ffn_down.weight.lora_b.grad'));
+    await t.dispose();
+  }
+  const [a, b] = grads as [Float32Array, Float32Array];
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) (ab += a[i]! * b[i]!), (aa += a[i]! ** 2), (bb += b[i]! ** 2);
+  const cosine = ab / Math.sqrt(aa * bb);
+  assert.ok(aa > 0 && cosine > 0.9999, `cosine ${cosine}: a different mask would move the gradient`);
 });
 
 test('the adapter file is in llama.cpp LoRA format', async () => {

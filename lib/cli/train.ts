@@ -8,7 +8,7 @@ import { train, TRAIN_DEFAULTS, type MetricsLine, type StepProgress } from '../t
 const d = TRAIN_DEFAULTS;
 
 const TRAIN_FLAGS = [
-  'model', 'data', 'out', 'device', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
+  'model', 'data', 'out', 'device', 'gradient-checkpointing', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
   'grad-accum', 'max-grad-norm', 'weight-decay', 'cutoff-len', 'lora-r', 'lora-alpha', 'lora-dropout', 'target-modules',
   'num-train-data', 'seed', 'val-set-size', 'eval-steps', 'train-on-prompt', 'template', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
   'overwrite',
@@ -23,6 +23,11 @@ export const trainCommand: CommandModule = {
       .option('data', { type: 'string', demandOption: true, describe: 'Training records (JSON array or JSONL)' })
       .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
       .option('device', { type: 'string', default: d.device, choices: ['cpu', 'cuda', 'auto'] })
+      .option('gradient-checkpointing', {
+        type: 'boolean',
+        default: d.gradientCheckpointing,
+        describe: 'Recompute activations in the backward pass (--no-gradient-checkpointing: faster, more memory)',
+      })
       .option('epochs', { type: 'number', default: d.epochs })
       .option('max-steps', { type: 'number', default: d.maxSteps, describe: 'Optimizer steps (> 0 overrides --epochs)' })
       .option('lr', { type: 'number', default: d.lr, describe: 'Peak learning rate' })
@@ -87,6 +92,7 @@ export const trainCommand: CommandModule = {
       data: a.data as string,
       out: a.out as string,
       device: a.device as string,
+      gradientCheckpointing: a['gradient-checkpointing'] as boolean,
       epochs: a.epochs as number,
       maxSteps: a['max-steps'] as number,
       lr: a.lr as number,

@@ -51,6 +51,9 @@ export interface NativeLoraConfig {
 export interface NativeTrainerOptions {
   device?: string; // "cpu" | "cuda" | "auto" | a ggml device name
   threads?: number;
+  /** Recompute activations per residual block in the backward pass (default true, as the
+   * reference's gradient checkpointing); false keeps them all: faster, more memory. */
+  checkpointing?: boolean;
 }
 
 export interface MicroBatchStats {

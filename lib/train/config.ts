@@ -15,6 +15,7 @@ const REFERENCE_NAMES: Record<string, string> = {
   target_modules: 'target-modules',
   micro_batch_size: 'micro-batch-size',
   gradient_accumulation_steps: 'grad-accum',
+  gradient_checkpointing: 'gradient-checkpointing',
   num_train_data: 'num-train-data',
   max_steps: 'max-steps',
   warmup_steps: 'warmup-steps',

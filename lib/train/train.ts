@@ -18,6 +18,7 @@ export interface TrainOptions {
   data: string;
   out: string;
   device?: string;
+  gradientCheckpointing?: boolean; // recompute activations per block (default, as the reference); false: faster, more memory
   epochs?: number;
   maxSteps?: number; // > 0 overrides epochs
   lr?: number;
@@ -84,6 +85,7 @@ export interface TrainResult {
 
 export const TRAIN_DEFAULTS = {
   device: 'auto',
+  gradientCheckpointing: true,
   epochs: 1,
   maxSteps: -1,
   lr: 3e-4,
@@ -181,7 +183,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainer = await openTrainer(
     o.model,
     { rank: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targets: o.targetModules, seed: o.seed },
-    { device: o.device },
+    { device: o.device, checkpointing: o.gradientCheckpointing },
   );
   const metricsPath = path.join(o.out, 'metrics.jsonl');
   let step = 0;

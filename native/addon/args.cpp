@@ -40,6 +40,13 @@ double opt_number(const Napi::Object & o, const char * key, double fallback) {
     return v.As<Napi::Number>().DoubleValue();
 }
 
+bool opt_bool(const Napi::Object & o, const char * key, bool fallback) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be true or false");
+    return v.As<Napi::Boolean>();
+}
+
 std::string opt_string(const Napi::Object & o, const char * key, const std::string & fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined()) return fallback;

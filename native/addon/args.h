@@ -16,6 +16,7 @@ Napi::Object arg_object(const Napi::CallbackInfo & info, size_t i, const char * 
 
 // Optional fields of an options object; absent/undefined keeps the default.
 double opt_number(const Napi::Object & o, const char * key, double fallback);
+bool opt_bool(const Napi::Object & o, const char * key, bool fallback);
 std::string opt_string(const Napi::Object & o, const char * key, const std::string & fallback);
 
 }  // namespace tang_addon

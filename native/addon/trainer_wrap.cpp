@@ -93,6 +93,7 @@ Napi::Value TrainerWrap::Open(const Napi::CallbackInfo & info) {
     tang::TrainerOptions opt;
     opt.device = opt_string(o, "device", "auto");
     opt.n_threads = (int) opt_number(o, "threads", 0);
+    opt.checkpointing = opt_bool(o, "checkpointing", true);
     return open_wrapped<tang::Trainer>(env, g_constructor, [=] { return std::make_shared<tang::Trainer>(model, cfg, opt); });
 }
 

@@ -1,11 +1,17 @@
-// The forward graph of a llama-family model with LoRA on its projections, over one
-// micro-batch, with exactly llama.cpp's inference math (RMSNorm, RoPE, soft-max attention
-// with a mask, SwiGLU; LoRA added as scale * B (A x) after W x, before any bias).
-// Rows are attended separately; packed samples within a row are kept apart by the mask.
+// Graph pieces of a llama-family model with LoRA on its projections, over one micro-batch,
+// with exactly llama.cpp's inference math (RMSNorm, RoPE, soft-max attention with a mask,
+// SwiGLU; LoRA added as scale * B (A x) after W x, before any bias). Rows are attended
+// separately; packed samples within a row are kept apart by the mask.
+//
+// The model is a chain of 2 * n_layer residual blocks; block b belongs to layer b / 2:
+//   b even (attention):    x + P_o   (attention(norm(x)))
+//   b odd  (feed-forward): x + P_down(swiglu(P_gate(norm(x)), P_up(norm(x))))
+// with P_m(a) = W_m a + B_m (A_m (scale * dropout(a))) (= peft's scale * B (A dropout(a))). block_inner(b, x) is the block's `a`,
+// the input of its out projection (o or down). Training keeps only each block's input and
+// recomputes the block in its backward pass (trainer.cpp); block_surrogate builds that pass.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "base_model.h"
 #include "ggml.h"
@@ -14,26 +20,61 @@
 
 namespace tang {
 
+// The host-filled inputs of a graph; pieces create theirs on first use (nullptr = unused).
 struct GraphInputs {
-    ggml_tensor * tokens = nullptr;     // I32 (T)           T = rows * len
-    ggml_tensor * positions = nullptr;  // I32 (T)
-    ggml_tensor * mask = nullptr;       // F32 (len, len, 1, rows)
-    ggml_tensor * out_rows = nullptr;   // I32 (n_out)       token indices whose logits are computed
-    ggml_tensor * labels = nullptr;     // F32 (n_vocab, n_out) one-hot targets; training/eval only
-    // dropout, one pair per LoRA projection: random offsets whose sums hash to the keep-mask
-    std::vector<ggml_tensor *> dropout_cols;  // F32 (in, 1)
-    std::vector<ggml_tensor *> dropout_rows;  // F32 (1, T)
+    ggml_tensor * tokens = nullptr;      // I32 (T)            T = rows * len
+    ggml_tensor * positions = nullptr;   // I32 (T)
+    ggml_tensor * mask = nullptr;        // F32 (len, len, 1, rows)
+    ggml_tensor * out_rows = nullptr;    // I32 (n_out)        token indices whose logits are computed
+    ggml_tensor * target_cells = nullptr;  // I64 (n_out)    i * n_vocab + the token row i must predict
 };
 
+class GraphBuilder {
+  public:
+    // ctx: a no_alloc context big enough for the graph. lora may be null (base model).
+    // dropout_key: nonzero = LoRA inputs get dropout (training with cfg.dropout > 0), the masks
+    // a function of this key, the layer and the module (so a recomputed block gets the same ones).
+    GraphBuilder(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora, const MicroBatch & batch,
+                 uint64_t dropout_key, GraphInputs & in);
+
+    int64_t n_blocks() const { return 2 * model_.hp.n_layer; }
+    bool block_has_lora(int64_t b) const;
+
+    ggml_tensor * embed();                                   // (n_embd, T)
+    ggml_tensor * block(int64_t b, ggml_tensor * x);         // (n_embd, T) -> (n_embd, T)
+    ggml_tensor * block_inner(int64_t b, ggml_tensor * x);   // (n_embd, T) -> (n_embd or n_ff, T)
+    ggml_tensor * logits(ggml_tensor * x, int64_t n_out);    // final norm, rows out_rows -> (n_vocab, n_out)
+    ggml_tensor * loss(ggml_tensor * logits);                // scalar: mean cross-entropy against target_cells
+
+    // A scalar s whose gradient with respect to x and to block b's LoRA tensors is the
+    // block's vector-Jacobian product with g = dL/d(block output), less the residual's
+    // identity term (the caller adds g): s = sum(a * W^T g) + sum(lora(a) * g), a = block_inner(b, x),
+    // so the frozen out projection's forward product is never computed.
+    ggml_tensor * block_surrogate(int64_t b, ggml_tensor * x, ggml_tensor * g);
+
+  private:
+    ggml_tensor * proj(int64_t il, Module m, ggml_tensor * x);
+    ggml_tensor * lora_delta(int64_t il, Module m, ggml_tensor * x);
+    ggml_tensor * norm(ggml_tensor * x, ggml_tensor * w);
+    ggml_tensor * rope(ggml_tensor * x);
+    ggml_tensor * repeat_heads(ggml_tensor * x);
+    ggml_tensor * attention(int64_t il, ggml_tensor * h);
+    ggml_tensor * input(ggml_type type, int64_t ne0, int64_t ne1 = 1, int64_t ne2 = 1, int64_t ne3 = 1);
+
+    ggml_context * ctx_;
+    const BaseModel & model_;
+    const LoraAdapter * lora_;
+    const MicroBatch & batch_;
+    uint64_t dropout_key_;
+    GraphInputs & in_;
+};
+
+// The whole forward pass: logits at out_rows (n_out of them), and the loss when asked.
 struct GraphOutputs {
     ggml_tensor * logits = nullptr;  // (n_vocab, n_out)
-    ggml_tensor * loss = nullptr;    // scalar mean cross-entropy over n_out; nullptr for logits only
+    ggml_tensor * loss = nullptr;    // scalar, or nullptr
 };
-
-// ctx must be a no_alloc context big enough for the graph. lora may be null (base model).
-// with_dropout: add dropout-mask inputs for every LoRA pair (training with cfg.dropout > 0).
-GraphOutputs build_llama_graph(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
-                               const MicroBatch & batch, int64_t n_out, bool with_loss, bool with_dropout,
-                               GraphInputs & in);
+GraphOutputs build_llama_forward(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
+                                 const MicroBatch & batch, int64_t n_out, bool with_loss, GraphInputs & in);
 
 }  // namespace tang

@@ -38,27 +38,38 @@ LoraAdapter::LoraAdapter(const Hparams & hp, const LoraConfig & config, ggml_bac
             lp.module = m;
             lp.a = make(base + ".lora_a", shape[0], cfg.rank);
             lp.b = make(base + ".lora_b", cfg.rank, shape[1]);
-            lp.m_a = make(base + ".lora_a.adam_m", shape[0], cfg.rank);
-            lp.v_a = make(base + ".lora_a.adam_v", shape[0], cfg.rank);
-            lp.m_b = make(base + ".lora_b.adam_m", cfg.rank, shape[1]);
-            lp.v_b = make(base + ".lora_b.adam_v", cfg.rank, shape[1]);
             ggml_set_param(lp.a);
             ggml_set_param(lp.b);
             pairs.push_back(lp);
         }
     }
-    params_buf_.reset(ggml_backend_alloc_ctx_tensors_from_buft(ctx, buft));
-    require(params_buf_ != nullptr, "not enough device memory for the LoRA tensors");
-
-    // Gradient accumulators in a buffer of their own, so one clear zeroes them all.
-    for (LoraPair & lp : pairs) {
-        lp.grad_a = make(std::string(lp.a->name) + ".grad", lp.a->ne[0], lp.a->ne[1]);
-        lp.grad_b = make(std::string(lp.b->name) + ".grad", lp.b->ne[0], lp.b->ne[1]);
+    // Four banks, each one buffer holding the same sequence of shapes, so equal offsets:
+    // parameters, gradient accumulators, AdamW m, AdamW v.
+    const char * suffixes[kBanks] = {"", ".grad", ".adam_m", ".adam_v"};
+    for (int k = 0; k < kBanks; ++k) {
+        for (LoraPair & lp : pairs) {
+            if (k > 0) {
+                ggml_tensor * a = make(std::string(lp.a->name) + suffixes[k], lp.a->ne[0], lp.a->ne[1]);
+                ggml_tensor * b = make(std::string(lp.b->name) + suffixes[k], lp.b->ne[0], lp.b->ne[1]);
+                (k == 1 ? lp.grad_a : k == 2 ? lp.m_a : lp.v_a) = a;
+                (k == 1 ? lp.grad_b : k == 2 ? lp.m_b : lp.v_b) = b;
+            }
+        }
+        banks_[k].reset(ggml_backend_alloc_ctx_tensors_from_buft(ctx, buft));
+        require(banks_[k] != nullptr, "not enough device memory for the LoRA tensors");
+        ggml_backend_buffer_clear(banks_[k].get(), 0);
     }
-    grads_buf_.reset(ggml_backend_alloc_ctx_tensors_from_buft(ctx, buft));
-    require(grads_buf_ != nullptr, "not enough device memory for the LoRA gradients");
+    // one flat f32 view over each bank (alignment padding included: zero, and it stays zero)
+    const size_t bytes = ggml_backend_buffer_get_size(banks_[0].get());
+    flat_ctx_.reset(ggml_init({ggml_tensor_overhead() * kBanks, nullptr, /*no_alloc =*/true}));
+    for (int k = 0; k < kBanks; ++k) {
+        require(ggml_backend_buffer_get_size(banks_[k].get()) == bytes, "LoRA banks differ in size");
+        flat_[k] = ggml_new_tensor_1d(flat_ctx_.get(), GGML_TYPE_F32, (int64_t) (bytes / sizeof(float)));
+        require(ggml_backend_tensor_alloc(banks_[k].get(), flat_[k], ggml_backend_buffer_get_base(banks_[k].get())) ==
+                    GGML_STATUS_SUCCESS, "cannot view the LoRA banks");
+    }
+    ggml_set_param(flat_[0]);
     init_peft();
-    zero_grads();
 }
 
 const LoraPair * LoraAdapter::find(int64_t layer, Module m) const {
@@ -92,12 +103,11 @@ void LoraAdapter::init_peft() {
     zero_moments();
 }
 
-void LoraAdapter::zero_grads() { ggml_backend_buffer_clear(grads_buf_.get(), 0); }
+void LoraAdapter::zero_grads() { ggml_backend_buffer_clear(banks_[1].get(), 0); }
 
 void LoraAdapter::zero_moments() {
-    for (LoraPair & lp : pairs) {
-        for (ggml_tensor * t : {lp.m_a, lp.v_a, lp.m_b, lp.v_b}) ggml_backend_tensor_memset(t, 0, 0, ggml_nbytes(t));
-    }
+    ggml_backend_buffer_clear(banks_[2].get(), 0);
+    ggml_backend_buffer_clear(banks_[3].get(), 0);
 }
 
 size_t LoraAdapter::n_params() const {

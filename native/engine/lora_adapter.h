@@ -54,14 +54,23 @@ class LoraAdapter {
     void zero_moments();
     size_t n_params() const;
 
+    // Each of the four banks as one flat f32 tensor (n): every parameter, every gradient, AdamW's
+    // m, AdamW's v, element i of one matching element i of the others (the optimizer runs on these).
+    ggml_tensor * flat_params() const { return flat_[0]; }
+    ggml_tensor * flat_grads() const { return flat_[1]; }
+    ggml_tensor * flat_m() const { return flat_[2]; }
+    ggml_tensor * flat_v() const { return flat_[3]; }
+
     // Host copies, for tests, files and the grad-norm check.
     static std::vector<float> read(const ggml_tensor * t);
     static void write(ggml_tensor * t, const std::vector<float> & data);
 
   private:
+    static constexpr int kBanks = 4;
     ggml_context_ptr ctx_;
-    ggml_backend_buffer_ptr params_buf_;  // a, b, m, v
-    ggml_backend_buffer_ptr grads_buf_;   // grad_a, grad_b (cleared as one)
+    ggml_backend_buffer_ptr banks_[kBanks];  // a and b; their grads; m; v (same layout)
+    ggml_context_ptr flat_ctx_;
+    ggml_tensor * flat_[kBanks] = {};
 };
 
 }  // namespace tang

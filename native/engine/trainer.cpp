@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <thread>
-#include <unordered_map>
 
 #include "adapter_file.h"
 #include "errors.h"
 #include "ggml-cpu.h"
-#include "llama_graph.h"
 #include "log.h"
 #include "random_model.h"
 
@@ -50,6 +48,13 @@ bool computes(const ggml_tensor * t) {
 
 size_t graph_size_for(const Hparams & hp) { return (size_t) (512 * hp.n_layer + 2048); }
 
+MicroBatchResult counts(const MicroBatch & b) {
+    MicroBatchResult r;
+    r.n_tokens = b.n_tokens();
+    r.n_targets = b.n_targets();
+    return r;
+}
+
 }  // namespace
 
 Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const TrainerOptions & opt) {
@@ -66,6 +71,12 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     }
     model_ = std::make_unique<BaseModel>(model_path, is_cpu(dev_) ? nullptr : dev_);
     lora_ = std::make_unique<LoraAdapter>(model_->hp, cfg, ggml_backend_dev_buffer_type(dev_));
+    for (const LoraPair & lp : lora_->pairs) {
+        grad_acc_[lp.a] = lp.grad_a;
+        grad_acc_[lp.b] = lp.grad_b;
+    }
+    store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
+    checkpointing_ = opt.checkpointing;
 
     std::vector<ggml_backend_t> backends = {backend_.get()};
     if (cpu_) backends.push_back(cpu_.get());
@@ -90,40 +101,36 @@ void Trainer::check_supported(ggml_cgraph * gf) const {
     }
 }
 
-MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_scale, std::vector<float> * logits_out) {
-    const Hparams & hp = model_->hp;
-    MicroBatchResult r;
-    r.n_tokens = b.n_tokens();
-    r.n_targets = b.n_targets();
-    const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
-    if (n_out == 0) return r;  // no target in this micro-batch: nothing to learn from it
+namespace {
 
-    const size_t gsize = graph_size_for(hp);
-    ggml_init_params ip = {ggml_tensor_overhead() * gsize * 3 + ggml_graph_overhead_custom(gsize, backward), nullptr,
+ggml_context_ptr graph_context(size_t gsize, bool grads) {
+    ggml_init_params ip = {ggml_tensor_overhead() * gsize * 3 + ggml_graph_overhead_custom(gsize, grads), nullptr,
                            /*no_alloc =*/true};
-    ggml_context_ptr ctx(ggml_init(ip));
-    const bool dropout = backward && lora_->cfg.dropout > 0;
-    GraphInputs in;
-    GraphOutputs out = build_llama_graph(ctx.get(), *model_, lora_.get(), b, n_out, !logits_out, dropout, in);
-    ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, backward);
-    ggml_build_forward_expand(gf, out.loss ? out.loss : out.logits);
+    return ggml_context_ptr(ggml_init(ip));
+}
 
-    if (backward) {
-        // Gradients of A and B accumulate in the adapter's persistent grad tensors.
-        std::unordered_map<const ggml_tensor *, ggml_tensor *> acc;
-        for (const LoraPair & lp : lora_->pairs) {
-            acc[lp.a] = lp.grad_a;
-            acc[lp.b] = lp.grad_b;
-        }
-        std::vector<ggml_tensor *> grad_accs(ggml_graph_n_nodes(gf), nullptr);
-        for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
-            auto it = acc.find(ggml_graph_node(gf, i));
-            if (it != acc.end()) grad_accs[i] = it->second;
-        }
-        ggml_build_backward_expand(ctx.get(), gf, grad_accs.data());
-        ggml_set_input(ggml_graph_get_grad_acc(gf, out.loss));
+constexpr size_t kBlockGraphSize = 4096;  // nodes of one block's forward + backward
+
+}  // namespace
+
+// Marks `loss`, adds the backward pass (LoRA gradients accumulate in the adapter's grad
+// tensors) and returns the loss gradient's seed tensor, an input.
+ggml_tensor * Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggml_tensor * loss) const {
+    ggml_set_loss(loss);
+    ggml_build_forward_expand(gf, loss);
+    std::vector<ggml_tensor *> grad_accs(ggml_graph_n_nodes(gf), nullptr);
+    for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
+        auto it = grad_acc_.find(ggml_graph_node(gf, i));
+        if (it != grad_acc_.end()) grad_accs[i] = it->second;
     }
+    ggml_build_backward_expand(ctx, gf, grad_accs.data());
+    ggml_tensor * seed = ggml_graph_get_grad_acc(gf, loss);
+    ggml_set_input(seed);
+    return seed;
+}
 
+void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits,
+                      ggml_tensor * seed, float seed_value, MicroBatchResult & r) {
     check_supported(gf);
     ggml_backend_sched_reset(sched_.get());
     require(ggml_backend_sched_alloc_graph(sched_.get(), gf),
@@ -135,47 +142,44 @@ MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_sc
             if (computes(n) && ggml_backend_sched_get_tensor_backend(sched_.get(), n) == cpu_.get()) r.n_cpu_nodes++;
         }
     }
-    r.compute_bytes = ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get());
+    r.compute_bytes = std::max(r.compute_bytes, ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get()));
     peak_compute_ = std::max(peak_compute_, r.compute_bytes);
 
-    ggml_backend_tensor_set(in.tokens, b.tokens.data(), 0, ggml_nbytes(in.tokens));
-    ggml_backend_tensor_set(in.positions, b.positions.data(), 0, ggml_nbytes(in.positions));
-    ggml_backend_tensor_set(in.mask, b.mask.data(), 0, ggml_nbytes(in.mask));
-    std::vector<int32_t> rows;
-    if (logits_out) {
-        rows.resize((size_t) n_out);
-        for (int64_t i = 0; i < n_out; ++i) rows[i] = (int32_t) i;
-    } else {
-        rows = b.target_rows;
-    }
-    ggml_backend_tensor_set(in.out_rows, rows.data(), 0, ggml_nbytes(in.out_rows));
-    if (in.labels) {
-        std::vector<float> onehot((size_t) (hp.n_vocab * n_out), 0.0f);
-        for (int64_t i = 0; i < n_out; ++i) onehot[(size_t) (i * hp.n_vocab + b.target_tokens[i])] = 1.0f;
-        ggml_backend_tensor_set(in.labels, onehot.data(), 0, ggml_nbytes(in.labels));
-    }
-    if (dropout) {
-        // offsets from a counter-based stream: (seed, micro-batch index, mask index, element)
-        std::vector<float> v;
-        for (size_t k = 0; k < in.dropout_cols.size(); ++k) {
-            const uint64_t base = splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL +
-                                  (k + 1) * 0xD1B54A32D192ED03ULL;
-            uint64_t j = 0;
-            for (ggml_tensor * t : {in.dropout_cols[k], in.dropout_rows[k]}) {
-                v.resize((size_t) ggml_nelements(t));
-                for (float & x : v) x = counter_bits24(base + j++) * (100.0f / 16777216.0f);
-                ggml_backend_tensor_set(t, v.data(), 0, ggml_nbytes(t));
-            }
+    auto set = [](ggml_tensor * t, const void * data) {
+        if (t) ggml_backend_tensor_set(t, data, 0, ggml_nbytes(t));
+    };
+    set(in.tokens, b.tokens.data());
+    set(in.positions, b.positions.data());
+    set(in.mask, b.mask.data());
+    if (in.out_rows) {
+        std::vector<int32_t> rows = b.target_rows;
+        if (all_logits) {
+            rows.resize((size_t) b.n_tokens());
+            for (size_t i = 0; i < rows.size(); ++i) rows[i] = (int32_t) i;
         }
+        set(in.out_rows, rows.data());
     }
-    if (backward) {
-        ggml_tensor * seed = ggml_graph_get_grad_acc(gf, out.loss);
-        ggml_backend_tensor_set(seed, &loss_scale, 0, sizeof(float));
-        micro_++;
+    if (in.target_cells) {
+        std::vector<int64_t> cells(b.target_tokens.size());
+        for (size_t i = 0; i < cells.size(); ++i) cells[i] = (int64_t) i * model_->hp.n_vocab + b.target_tokens[i];
+        set(in.target_cells, cells.data());
     }
-
+    set(seed, &seed_value);
     require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
+}
+
+MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * logits_out) {
+    MicroBatchResult r = counts(b);
+    const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
+    if (n_out == 0) return r;
+    const size_t gsize = graph_size_for(model_->hp);
+    ggml_context_ptr ctx = graph_context(gsize, false);
+    GraphInputs in;
+    GraphOutputs out = build_llama_forward(ctx.get(), *model_, lora_.get(), b, n_out, !logits_out, in);
+    ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
+    ggml_build_forward_expand(gf, out.loss ? out.loss : out.logits);
+    compute(gf, in, b, logits_out != nullptr, nullptr, 0.0f, r);
     if (out.loss) {
         float loss = 0;
         ggml_backend_tensor_get(out.loss, &loss, 0, sizeof(float));
@@ -188,16 +192,80 @@ MicroBatchResult Trainer::run(const MicroBatch & b, bool backward, float loss_sc
     return r;
 }
 
+// With checkpointing, per residual block: one forward graph stores every block's input; the
+// head's graph (final norm, logits, loss) starts the backward pass; then each block, last to
+// first, is recomputed from its stored input in a graph that also runs its backward pass and
+// hands dL/d(input) to the next. Peak memory: the stored inputs plus one block's graph.
+// Without, the first graph is the whole model forward and backward (every activation kept).
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
-    return run(b, /*backward =*/true, loss_scale, nullptr);
+    MicroBatchResult r = counts(b);
+    if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
+    const Hparams & hp = model_->hp;
+    const int64_t n_blocks = 2 * hp.n_layer;
+    const int64_t first_kept = checkpointing_ ? n_blocks : 0;  // blocks from here on run with activations kept
+    if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
+    // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
+    const uint64_t dropout_key = (splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL) | 1;
+    const size_t gsize = graph_size_for(hp);
+
+    if (first_kept > 0) {  // forward, keeping the inputs of blocks 0 .. first_kept
+        ggml_context_ptr ctx = graph_context(gsize, false);
+        GraphInputs in;
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
+        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
+        ggml_tensor * x = gb.embed();
+        for (int64_t k = 0; k < first_kept; ++k) {
+            ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), k)));
+            x = gb.block(k, x);
+        }
+        ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), first_kept)));
+        compute(gf, in, b, false, nullptr, 0.0f, r);
+    }
+    {  // blocks first_kept.. and the head (final norm, logits, loss), forward and backward;
+       // dL/d(input of block first_kept) into gradient slot 0
+        ggml_context_ptr ctx = graph_context(gsize, true);
+        GraphInputs in;
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
+        ggml_tensor * x0 = first_kept > 0 ? store_->slot(ctx.get(), first_kept) : gb.embed();
+        if (first_kept > 0) ggml_set_param(x0);
+        ggml_tensor * x = x0;
+        for (int64_t k = first_kept; k < n_blocks; ++k) x = gb.block(k, x);
+        ggml_tensor * loss = gb.loss(gb.logits(x, b.n_targets()));
+        ggml_set_output(loss);
+        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, true);
+        ggml_tensor * seed = expand_backward(ctx.get(), gf, loss);
+        if (first_kept > 0) ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), ggml_graph_get_grad(gf, x0), store_->grad(ctx.get(), 0)));
+        compute(gf, in, b, false, seed, loss_scale, r);
+        float v = 0;
+        ggml_backend_tensor_get(loss, &v, 0, sizeof(float));
+        r.loss = v;
+    }
+    for (int64_t k = first_kept - 1, g = 0; k >= 0; --k, g ^= 1) {  // recomputed blocks, last to first
+        ggml_context_ptr ctx = graph_context(kBlockGraphSize, true);
+        GraphInputs in;
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
+        if (k == 0 && !gb.block_has_lora(k)) break;  // nothing left to learn
+        ggml_tensor * x = store_->slot(ctx.get(), k);
+        if (k > 0) ggml_set_param(x);  // the embeddings (block 0's input) are frozen
+        ggml_tensor * grad = store_->grad(ctx.get(), g);
+        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), kBlockGraphSize, true);
+        ggml_tensor * seed = expand_backward(ctx.get(), gf, gb.block_surrogate(k, x, grad));
+        if (k > 0) {  // dL/dx = g (residual) + the block's own term
+            ggml_tensor * dx = ggml_add(ctx.get(), ggml_graph_get_grad(gf, x), grad);
+            ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), dx, store_->grad(ctx.get(), g ^ 1)));
+        }
+        compute(gf, in, b, false, seed, 1.0f, r);
+    }
+    micro_++;
+    return r;
 }
 
-MicroBatchResult Trainer::eval_loss(const MicroBatch & b) { return run(b, false, 1.0f, nullptr); }
+MicroBatchResult Trainer::eval_loss(const MicroBatch & b) { return forward(b, nullptr); }
 
 std::vector<float> Trainer::logits(const MicroBatch & b, int64_t & n_vocab) {
     std::vector<float> out;
-    run(b, false, 1.0f, &out);
+    forward(b, &out);
     n_vocab = model_->hp.n_vocab;
     return out;
 }
@@ -206,33 +274,32 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     require(std::isfinite(p.lr) && p.lr >= 0, "learning rate must be a finite non-negative number");
     require(p.beta1 >= 0 && p.beta1 < 1 && p.beta2 >= 0 && p.beta2 < 1, "AdamW betas must be in [0, 1)");
     require(p.eps > 0 && p.weight_decay >= 0, "AdamW eps must be positive and weight decay non-negative");
-    const size_t gsize = 8 * lora_->pairs.size() + 16;
-    ggml_init_params ip = {ggml_tensor_overhead() * gsize * 2 + ggml_graph_overhead_custom(gsize, false), nullptr, true};
+    constexpr size_t gsize = 16;
+    ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
+    // computes `out`; `in`, when given, is an input set to in_data after allocation
+    auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
+        ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
+        ggml_build_forward_expand(gf, out);
+        ggml_backend_sched_reset(sched_.get());
+        require(ggml_backend_sched_alloc_graph(sched_.get(), gf), std::string("cannot allocate the ") + what + " graph");
+        if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
+        require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS, std::string(what) + " failed");
+    };
 
-    // 1. global gradient norm: sqrt(sum over all grads of sum(g^2))
+    // 1. global gradient norm over every gradient at once
     double norm = 0;
     {
         ggml_context_ptr ctx(ggml_init(ip));
-        ggml_tensor * total = nullptr;
-        for (const LoraPair & lp : lora_->pairs) {
-            for (ggml_tensor * g : {lp.grad_a, lp.grad_b}) {
-                ggml_tensor * s = ggml_sum(ctx.get(), ggml_sqr(ctx.get(), g));
-                total = total ? ggml_add(ctx.get(), total, s) : s;
-            }
-        }
-        ggml_set_output(total);
-        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
-        ggml_build_forward_expand(gf, total);
-        ggml_backend_sched_reset(sched_.get());
-        require(ggml_backend_sched_alloc_graph(sched_.get(), gf), "cannot allocate the gradient-norm graph");
-        require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS, "gradient norm failed");
-        float sq = 0;
-        ggml_backend_tensor_get(total, &sq, 0, sizeof(float));
-        norm = std::sqrt((double) sq);
+        ggml_tensor * sq = ggml_sum(ctx.get(), ggml_sqr(ctx.get(), lora_->flat_grads()));
+        ggml_set_output(sq);
+        run(ctx.get(), sq, "gradient norm", nullptr, nullptr);
+        float v = 0;
+        ggml_backend_tensor_get(sq, &v, 0, sizeof(float));
+        norm = std::sqrt((double) v);
     }
     require(std::isfinite(norm), "the gradient norm is not finite (loss diverged?)");
 
-    // 2. clip (as torch.nn.utils.clip_grad_norm_) and AdamW (as torch.optim.AdamW)
+    // 2. clip (as torch.nn.utils.clip_grad_norm_) and AdamW (as torch.optim.AdamW), all tensors in one op
     const float coef = p.max_grad_norm > 0 ? (float) std::min(1.0, p.max_grad_norm / (norm + 1e-6)) : 1.0f;
     step_++;
     const float hparams[7] = {p.lr, p.beta1, p.beta2, p.eps, p.weight_decay,
@@ -242,19 +309,9 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
         ggml_context_ptr ctx(ggml_init(ip));
         ggml_tensor * params = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, 7);
         ggml_set_input(params);
-        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
-        for (const LoraPair & lp : lora_->pairs) {
-            const std::array<std::array<ggml_tensor *, 4>, 2> sets = {{{lp.a, lp.grad_a, lp.m_a, lp.v_a},
-                                                                     {lp.b, lp.grad_b, lp.m_b, lp.v_b}}};
-            for (const auto & s : sets) {
-                ggml_tensor * g = coef < 1.0f ? ggml_scale(ctx.get(), s[1], coef) : s[1];
-                ggml_build_forward_expand(gf, ggml_opt_step_adamw(ctx.get(), s[0], g, s[2], s[3], params));
-            }
-        }
-        ggml_backend_sched_reset(sched_.get());
-        require(ggml_backend_sched_alloc_graph(sched_.get(), gf), "cannot allocate the optimizer graph");
-        ggml_backend_tensor_set(params, hparams, 0, sizeof(hparams));
-        require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS, "the optimizer step failed");
+        ggml_tensor * g = coef < 1.0f ? ggml_scale(ctx.get(), lora_->flat_grads(), coef) : lora_->flat_grads();
+        run(ctx.get(), ggml_opt_step_adamw(ctx.get(), lora_->flat_params(), g, lora_->flat_m(), lora_->flat_v(), params),
+            "the optimizer step", params, hparams);
     }
     lora_->zero_grads();
     return StepResult{norm, step_};

@@ -1,5 +1,5 @@
 // Trains one LoRA adapter on a frozen base model, one call at a time, as TypeScript drives it:
-//   train_micro_batch (forward + backward, gradients accumulate)  x k
+//   train_micro_batch (forward + backward with activations recomputed per block, gradients accumulate)  x k
 //   optimizer_step    (global-norm clipping, AdamW, gradients zeroed)
 // plus eval_loss, logits (forward only, no dropout), and adapter / state files.
 // Every graph runs through one ggml backend scheduler on the chosen device; on CUDA no node
@@ -9,11 +9,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "activation_store.h"
 #include "base_model.h"
 #include "ggml-backend.h"
 #include "ggml-cpp.h"
+#include "llama_graph.h"
 #include "lora_adapter.h"
 #include "micro_batch.h"
 
@@ -22,6 +25,7 @@ namespace tang {
 struct TrainerOptions {
     std::string device = "auto";  // "cpu" | "cuda" | "auto" (cuda when present) | a ggml device name
     int n_threads = 0;            // CPU threads, 0 = all cores
+    bool checkpointing = true;    // recompute activations per block (false: keep them all)
 };
 
 struct MicroBatchResult {
@@ -29,7 +33,7 @@ struct MicroBatchResult {
     int64_t n_targets = 0;
     int64_t n_tokens = 0;
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
-    size_t compute_bytes = 0; // scheduler buffer size for this graph
+    size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
 };
 
 struct AdamWParams {
@@ -72,7 +76,12 @@ class Trainer {
     size_t peak_compute_bytes() const { return peak_compute_; }
 
   private:
-    MicroBatchResult run(const MicroBatch & b, bool backward, float loss_scale, std::vector<float> * logits_out);
+    MicroBatchResult forward(const MicroBatch & b, std::vector<float> * logits_out);
+    ggml_tensor * expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggml_tensor * loss) const;
+    // Allocates gf, fills its inputs from b (all_logits: out_rows = every token; seed: the
+    // loss gradient's seed, set to seed_value) and computes it; r gathers the graph's stats.
+    void compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits, ggml_tensor * seed,
+                 float seed_value, MicroBatchResult & r);
     void check_supported(ggml_cgraph * gf) const;
 
     ggml_backend_dev_t dev_ = nullptr;    // the training device (CPU or GPU)
@@ -81,6 +90,9 @@ class Trainer {
     ggml_backend_sched_ptr sched_;
     std::unique_ptr<BaseModel> model_;
     std::unique_ptr<LoraAdapter> lora_;
+    std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
+    std::unique_ptr<ActivationStore> store_;  // block inputs of the checkpointed training step
+    bool checkpointing_ = true;
     int64_t step_ = 0;                    // optimizer steps taken
     int64_t micro_ = 0;                   // training micro-batches seen (dropout stream)
     size_t peak_compute_ = 0;
