@@ -21,6 +21,7 @@ const args = yargs(hideBin(process.argv))
   .option('steps', { type: 'number', default: 5 })
   .option('warmup', { type: 'number', default: 2 })
   .option('device', { type: 'string', default: 'auto' })
+  .option('checkpointing', { type: 'boolean', default: true, describe: '--no-checkpointing keeps every activation' })
   .option('cache', { type: 'string', default: path.join(root, '.cache') })
   .strict()
   .parseSync();
@@ -32,7 +33,7 @@ fs.mkdirSync(args.cache, { recursive: true });
 const model = path.join(args.cache, `bench-${args.shape}-${args.quant}.gguf`);
 if (!fs.existsSync(model)) await createModel(model, { shape: args.shape, type: args.quant, seed: 1 });
 
-const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, { device: args.device });
+const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, { device: args.device, checkpointing: args.checkpointing });
 const { hparams: hp, device } = await t.info();
 const rows = args.microBatch, len = args.seq, n = rows * len;
 const tokens = new Int32Array(n).map((_, i) => 3 + ((i * 7919) % (hp.nVocab - 3)));
@@ -53,7 +54,7 @@ const dev = (await info()).devices.find((d) => d.name === device);
 const params = hp.nLayer * (4 * hp.nEmbd * hp.nEmbd * (1 + hp.nHeadKv / hp.nHead) / 2 + 3 * hp.nEmbd * hp.nFf) + 2 * hp.nEmbd * hp.nVocab;
 const peak = Object.entries(PEAK).find(([k]) => dev?.description.includes(k))?.[1];
 console.log(JSON.stringify({
-  shape: args.shape, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR,
+  shape: args.shape, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing,
   device: dev ? `${dev.name} ${dev.description}` : device,
   tokensPerSec: Math.round((n / msPerStep) * 1000),
   msPerStep: Math.round(msPerStep * 10) / 10,
