@@ -22,6 +22,7 @@ const args = yargs(hideBin(process.argv))
   .option('warmup', { type: 'number', default: 2 })
   .option('device', { type: 'string', default: 'auto' })
   .option('checkpointing', { type: 'boolean', default: true, describe: '--no-checkpointing keeps every activation' })
+  .option('keep-blocks', { type: 'number', default: 0, describe: 'with checkpointing, the last N blocks keep their activations' })
   .option('cache', { type: 'string', default: path.join(root, '.cache') })
   .strict()
   .parseSync();
@@ -33,7 +34,9 @@ fs.mkdirSync(args.cache, { recursive: true });
 const model = path.join(args.cache, `bench-${args.shape}-${args.quant}.gguf`);
 if (!fs.existsSync(model)) await createModel(model, { shape: args.shape, type: args.quant, seed: 1 });
 
-const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, { device: args.device, checkpointing: args.checkpointing });
+const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, {
+  device: args.device, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
+});
 const { hparams: hp, device } = await t.info();
 const rows = args.microBatch, len = args.seq, n = rows * len;
 const tokens = new Int32Array(n).map((_, i) => 3 + ((i * 7919) % (hp.nVocab - 3)));
@@ -54,7 +57,7 @@ const dev = (await info()).devices.find((d) => d.name === device);
 const params = hp.nLayer * (4 * hp.nEmbd * hp.nEmbd * (1 + hp.nHeadKv / hp.nHead) / 2 + 3 * hp.nEmbd * hp.nFf) + 2 * hp.nEmbd * hp.nVocab;
 const peak = Object.entries(PEAK).find(([k]) => dev?.description.includes(k))?.[1];
 console.log(JSON.stringify({
-  shape: args.shape, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing,
+  shape: args.shape, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
   device: dev ? `${dev.name} ${dev.description}` : device,
   tokensPerSec: Math.round((n / msPerStep) * 1000),
   msPerStep: Math.round(msPerStep * 10) / 10,

@@ -58,6 +58,8 @@ test('bad LoRA settings are clear errors', async () => {
   await rejects(openTrainer(model, { rank: 0 }, { device }), /LoRA rank must be an integer from 1/);
   await rejects(openTrainer(model, { targets: ['q_proj', 'wq'] }, { device }), /unknown LoRA target module 'wq'/);
   await rejects(openTrainer(model, { dropout: 1 }, { device }), /dropout must be in \[0, 1\)/);
+  await rejects(openTrainer(model, lora, { device, keepBlocks: -1 }), /keepBlocks must be a whole number >= 0/);
+  await rejects(openTrainer(model, lora, { device, keepBlocks: 1.5 }), /keepBlocks must be a whole number >= 0/);
   await rejects(openTrainer(model, lora, { device: 'tpu9' }), /unknown device 'tpu9'/);
 });
 
@@ -140,19 +142,22 @@ test('with dropout on, recomputed activations give the gradients of kept ones (t
   const model = await tiny();
   const cfg = { rank: 4, alpha: 8, dropout: 0.3, seed: 3 };
   const grads: Float32Array[][] = [];
-  for (const checkpointing of [true, false]) {
-    const t = await openTrainer(model, cfg, { device, checkpointing });
+  const modes = [{ checkpointing: true }, { checkpointing: true, keepBlocks: 1 }, { checkpointing: false }];
+  for (const mode of modes) {
+    const t = await openTrainer(model, cfg, { device, ...mode });
     await t.trainMicroBatch(batch(4));
     await t.optimizerStep({ lr: 1e-2 });  // B becomes nonzero, so A's gradient depends on the masks too
     await t.trainMicroBatch(batch(5));
     grads.push(await Promise.all(['blk.0.attn_q.weight.lora_a.grad', 'blk.1.ffn_down.weight.lora_b.grad'].map((n) => t.readTensor(n))));
     await t.dispose();
   }
-  for (let j = 0; j < 2; j++) {
-    const [a, b] = [grads[0]![j]!, grads[1]![j]!];
-    let worst = 0, norm = 0;
-    for (let i = 0; i < a.length; i++) (worst = Math.max(worst, Math.abs(a[i]! - b[i]!))), (norm = Math.max(norm, Math.abs(b[i]!)));
-    assert.ok(norm > 0 && worst <= 1e-3 * norm, `gradient ${j}: max difference ${worst} of ${norm}`);
+  for (let m = 1; m < modes.length; m++) {
+    for (let j = 0; j < 2; j++) {
+      const [a, b] = [grads[0]![j]!, grads[m]![j]!];
+      let worst = 0, norm = 0;
+      for (let i = 0; i < a.length; i++) (worst = Math.max(worst, Math.abs(a[i]! - b[i]!))), (norm = Math.max(norm, Math.abs(b[i]!)));
+      assert.ok(norm > 0 && worst <= 1e-3 * norm, `${JSON.stringify(modes[m])}, gradient ${j}: max difference ${worst} of ${norm}`);
+    }
   }
 });
 

@@ -8,7 +8,7 @@ import { train, TRAIN_DEFAULTS, type MetricsLine, type StepProgress } from '../t
 const d = TRAIN_DEFAULTS;
 
 const TRAIN_FLAGS = [
-  'model', 'data', 'out', 'device', 'gradient-checkpointing', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
+  'model', 'data', 'out', 'device', 'gradient-checkpointing', 'keep-blocks', 'epochs', 'max-steps', 'lr', 'lr-scheduler', 'warmup-steps', 'micro-batch-size',
   'grad-accum', 'max-grad-norm', 'weight-decay', 'cutoff-len', 'lora-r', 'lora-alpha', 'lora-dropout', 'target-modules',
   'num-train-data', 'seed', 'val-set-size', 'eval-steps', 'train-on-prompt', 'template', 'packing', 'logging-steps', 'save-steps', 'save-total-limit', 'resume',
   'overwrite',
@@ -27,6 +27,11 @@ export const trainCommand: CommandModule = {
         type: 'boolean',
         default: d.gradientCheckpointing,
         describe: 'Recompute activations in the backward pass (--no-gradient-checkpointing: faster, more memory)',
+      })
+      .option('keep-blocks', {
+        type: 'number',
+        default: d.keepBlocks,
+        describe: 'With checkpointing, the last N residual blocks (2 per layer) keep their activations: faster, more memory',
       })
       .option('epochs', { type: 'number', default: d.epochs })
       .option('max-steps', { type: 'number', default: d.maxSteps, describe: 'Optimizer steps (> 0 overrides --epochs)' })
@@ -93,6 +98,7 @@ export const trainCommand: CommandModule = {
       out: a.out as string,
       device: a.device as string,
       gradientCheckpointing: a['gradient-checkpointing'] as boolean,
+      keepBlocks: a['keep-blocks'] as number,
       epochs: a.epochs as number,
       maxSteps: a['max-steps'] as number,
       lr: a.lr as number,

@@ -54,6 +54,9 @@ export interface NativeTrainerOptions {
   /** Recompute activations per residual block in the backward pass (default true, as the
    * reference's gradient checkpointing); false keeps them all: faster, more memory. */
   checkpointing?: boolean;
+  /** With checkpointing: the last this many residual blocks (two per layer) keep their
+   * activations instead of being recomputed: faster, more memory (default 0). */
+  keepBlocks?: number;
 }
 
 export interface MicroBatchStats {

@@ -19,6 +19,7 @@ export interface TrainOptions {
   out: string;
   device?: string;
   gradientCheckpointing?: boolean; // recompute activations per block (default, as the reference); false: faster, more memory
+  keepBlocks?: number; // with checkpointing: the last N residual blocks (2 per layer) keep their activations
   epochs?: number;
   maxSteps?: number; // > 0 overrides epochs
   lr?: number;
@@ -86,6 +87,7 @@ export interface TrainResult {
 export const TRAIN_DEFAULTS = {
   device: 'auto',
   gradientCheckpointing: true,
+  keepBlocks: 0,
   epochs: 1,
   maxSteps: -1,
   lr: 3e-4,
@@ -183,7 +185,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainer = await openTrainer(
     o.model,
     { rank: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targets: o.targetModules, seed: o.seed },
-    { device: o.device, checkpointing: o.gradientCheckpointing },
+    { device: o.device, checkpointing: o.gradientCheckpointing, keepBlocks: o.keepBlocks },
   );
   const metricsPath = path.join(o.out, 'metrics.jsonl');
   let step = 0;

@@ -94,6 +94,9 @@ Napi::Value TrainerWrap::Open(const Napi::CallbackInfo & info) {
     opt.device = opt_string(o, "device", "auto");
     opt.n_threads = (int) opt_number(o, "threads", 0);
     opt.checkpointing = opt_bool(o, "checkpointing", true);
+    const double keep = opt_number(o, "keepBlocks", 0);
+    if (keep != std::floor(keep)) throw Napi::TypeError::New(env, "keepBlocks must be a whole number >= 0");
+    opt.keep_blocks = (int64_t) keep;
     return open_wrapped<tang::Trainer>(env, g_constructor, [=] { return std::make_shared<tang::Trainer>(model, cfg, opt); });
 }
 

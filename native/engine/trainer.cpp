@@ -76,7 +76,9 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
         grad_acc_[lp.b] = lp.grad_b;
     }
     store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
-    checkpointing_ = opt.checkpointing;
+    require(opt.keep_blocks >= 0, "keepBlocks must be a whole number >= 0");
+    const int64_t n_blocks = 2 * model_->hp.n_layer;
+    first_kept_ = opt.checkpointing ? n_blocks - std::min(opt.keep_blocks, n_blocks) : 0;
 
     std::vector<ggml_backend_t> backends = {backend_.get()};
     if (cpu_) backends.push_back(cpu_.get());
@@ -192,18 +194,20 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     return r;
 }
 
-// With checkpointing, per residual block: one forward graph stores every block's input; the
-// head's graph (final norm, logits, loss) starts the backward pass; then each block, last to
-// first, is recomputed from its stored input in a graph that also runs its backward pass and
-// hands dL/d(input) to the next. Peak memory: the stored inputs plus one block's graph.
-// Without, the first graph is the whole model forward and backward (every activation kept).
+// With checkpointing, per residual block: one forward graph stores the input of every block
+// before first_kept; one graph runs blocks first_kept.. and the head (final norm, logits, loss)
+// forward and backward with their activations kept (none but the head by default); then each
+// earlier block, last to first, is recomputed from its stored input in a graph that also runs
+// its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
+// larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
+// graph, the whole model forward and backward.
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     MicroBatchResult r = counts(b);
     if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
     const Hparams & hp = model_->hp;
     const int64_t n_blocks = 2 * hp.n_layer;
-    const int64_t first_kept = checkpointing_ ? n_blocks : 0;  // blocks from here on run with activations kept
+    const int64_t first_kept = first_kept_;
     if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
     const uint64_t dropout_key = (splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL) | 1;

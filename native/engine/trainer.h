@@ -26,6 +26,7 @@ struct TrainerOptions {
     std::string device = "auto";  // "cpu" | "cuda" | "auto" (cuda when present) | a ggml device name
     int n_threads = 0;            // CPU threads, 0 = all cores
     bool checkpointing = true;    // recompute activations per block (false: keep them all)
+    int64_t keep_blocks = 0;      // with checkpointing: the last this many residual blocks (2 per layer) keep theirs
 };
 
 struct MicroBatchResult {
@@ -92,7 +93,7 @@ class Trainer {
     std::unique_ptr<LoraAdapter> lora_;
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
     std::unique_ptr<ActivationStore> store_;  // block inputs of the checkpointed training step
-    bool checkpointing_ = true;
+    int64_t first_kept_ = 0;  // blocks from here on keep their activations; those before are recomputed
     int64_t step_ = 0;                    // optimizer steps taken
     int64_t micro_ = 0;                   // training micro-batches seen (dropout stream)
     size_t peak_compute_ = 0;
