@@ -20,7 +20,6 @@ class ActivationStore {
     void reserve(int64_t n_embd, int64_t n_tokens, int64_t n_slots);  // before a micro-batch
     ggml_tensor * slot(ggml_context * ctx, int64_t i);  // a new (n_embd, T) tensor of ctx on slot i's memory
     ggml_tensor * grad(ggml_context * ctx, int i);      // the same on gradient slot i (0 or 1)
-    size_t bytes() const { return buf_ ? ggml_backend_buffer_get_size(buf_.get()) : 0; }
 
   private:
     ggml_tensor * bind(ggml_context * ctx, int64_t index);  // index over slots, then gradient slots

@@ -58,6 +58,7 @@ MicroBatchResult counts(const MicroBatch & b) {
 }  // namespace
 
 Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const TrainerOptions & opt) {
+    require(opt.keep_blocks >= 0, "keepBlocks must be a whole number >= 0");
     log_init();
     dev_ = pick_device(opt.device);
     backend_.reset(ggml_backend_dev_init(dev_, nullptr));
@@ -76,7 +77,6 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
         grad_acc_[lp.b] = lp.grad_b;
     }
     store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
-    require(opt.keep_blocks >= 0, "keepBlocks must be a whole number >= 0");
     const int64_t n_blocks = 2 * model_->hp.n_layer;
     first_kept_ = opt.checkpointing ? n_blocks - std::min(opt.keep_blocks, n_blocks) : 0;
 
