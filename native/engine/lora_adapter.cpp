@@ -46,14 +46,13 @@ LoraAdapter::LoraAdapter(const Hparams & hp, const LoraConfig & config, ggml_bac
     // Four banks, each one buffer holding the same sequence of shapes, so equal offsets:
     // parameters, gradient accumulators, AdamW m, AdamW v.
     const char * suffixes[kBanks] = {"", ".grad", ".adam_m", ".adam_v"};
+    ggml_tensor * LoraPair::*bank_a[kBanks] = {&LoraPair::a, &LoraPair::grad_a, &LoraPair::m_a, &LoraPair::v_a};
+    ggml_tensor * LoraPair::*bank_b[kBanks] = {&LoraPair::b, &LoraPair::grad_b, &LoraPair::m_b, &LoraPair::v_b};
     for (int k = 0; k < kBanks; ++k) {
         for (LoraPair & lp : pairs) {
-            if (k > 0) {
-                ggml_tensor * a = make(std::string(lp.a->name) + suffixes[k], lp.a->ne[0], lp.a->ne[1]);
-                ggml_tensor * b = make(std::string(lp.b->name) + suffixes[k], lp.b->ne[0], lp.b->ne[1]);
-                (k == 1 ? lp.grad_a : k == 2 ? lp.m_a : lp.v_a) = a;
-                (k == 1 ? lp.grad_b : k == 2 ? lp.m_b : lp.v_b) = b;
-            }
+            if (k == 0) break;  // a and b exist already
+            lp.*bank_a[k] = make(std::string(lp.a->name) + suffixes[k], lp.a->ne[0], lp.a->ne[1]);
+            lp.*bank_b[k] = make(std::string(lp.b->name) + suffixes[k], lp.b->ne[0], lp.b->ne[1]);
         }
         banks_[k].reset(ggml_backend_alloc_ctx_tensors_from_buft(ctx, buft));
         require(banks_[k] != nullptr, "not enough device memory for the LoRA tensors");
