@@ -1,14 +1,15 @@
 // Graph pieces of a llama-family model with LoRA on its projections, over one micro-batch,
 // with exactly llama.cpp's inference math (RMSNorm, RoPE, soft-max attention with a mask,
-// SwiGLU; LoRA added as scale * B (A x) after W x, before any bias). Rows are attended
+// SwiGLU; LoRA added after W x, before any bias). Rows are attended
 // separately; packed samples within a row are kept apart by the mask.
 //
 // The model is a chain of 2 * n_layer residual blocks; block b belongs to layer b / 2:
 //   b even (attention):    x + P_o   (attention(norm(x)))
 //   b odd  (feed-forward): x + P_down(swiglu(P_gate(norm(x)), P_up(norm(x))))
-// with P_m(a) = W_m a + B_m (A_m (scale * dropout(a))) (= peft's scale * B (A dropout(a))). block_inner(b, x) is the block's `a`,
-// the input of its out projection (o or down). Training keeps only each block's input and
-// recomputes the block in its backward pass (trainer.cpp); block_surrogate builds that pass.
+// with P_m(a) = W_m a + B_m (A_m (scale * dropout(a))), which is peft's scale * B (A dropout(a)).
+// block_inner(b, x) is the block's `a`, the input of its out projection (o or down). Training
+// with checkpointing keeps only block inputs and recomputes each block in its backward pass
+// (trainer.cpp); block_surrogate builds that pass.
 #pragma once
 
 #include <cstdint>
