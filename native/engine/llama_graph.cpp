@@ -86,7 +86,11 @@ ggml_tensor * GraphBuilder::attention(int64_t il, ggml_tensor * h) {
 
     ggml_tensor * q4 = ggml_permute(ctx_, ggml_reshape_4d(ctx_, q, hd, hp.n_head, L, B), 0, 2, 1, 3);     // (hd, L, n_head, B)
     ggml_tensor * k4 = ggml_permute(ctx_, ggml_reshape_4d(ctx_, k, hd, hp.n_head_kv, L, B), 0, 2, 1, 3);  // (hd, L, n_kv, B)
-    ggml_tensor * v4 = ggml_cont(ctx_, ggml_permute(ctx_, ggml_reshape_4d(ctx_, v, hd, hp.n_head_kv, L, B), 1, 2, 0, 3));  // (L, hd, n_kv, B)
+    // v per row transposed, (n_embd_kv, L, B) -> (L, n_embd_kv, B): a plain 2-D transpose per row,
+    // which backends copy in tiles, then split into heads
+    const int64_t n_embd_kv = hd * hp.n_head_kv;
+    ggml_tensor * vt = ggml_cont(ctx_, ggml_transpose(ctx_, ggml_reshape_3d(ctx_, v, n_embd_kv, L, B)));
+    ggml_tensor * v4 = ggml_reshape_4d(ctx_, vt, L, hd, hp.n_head_kv, B);  // (L, hd, n_kv, B)
     if (hp.n_head_kv != hp.n_head) {
         // GQA: ggml's matmul backward cannot reduce a broadcast over heads when rows > 1, so
         // repeat each kv head for its n_head / n_kv query heads (head h uses kv head h / n_rep).
