@@ -64,6 +64,8 @@ console.log(JSON.stringify({
   deviceMemoryUsedGiB: dev && dev.type !== 'cpu' ? +((dev.memoryTotal - dev.memoryFree) / 2 ** 30).toFixed(2) : null,
   computeBufferGiB: +(stats.computeBytes / 2 ** 30).toFixed(2),
   cpuNodes: stats.cpuNodes,
+  graphs: stats.graphs,
+  hostMs: +stats.hostMs.toFixed(1),
   mfu: peak ? +((4 * params * n) / (msPerStep / 1000) / peak).toFixed(4) : null,
   loss: +stats.loss.toFixed(4),
 }));

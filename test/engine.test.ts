@@ -138,6 +138,18 @@ test('same seed, same losses (dropout on); resume from saved state is exact', as
   assert.ok(rest[rest.length - 1]! < first[0]!, 'the loss falls');
 });
 
+test('a micro-batch runs one graph per recomputed block, plus the forward and the kept part', async () => {
+  const model = await tiny();  // 2 layers: 4 residual blocks
+  const modes = [[{ checkpointing: true }, 6], [{ checkpointing: true, keepBlocks: 1 }, 5], [{ checkpointing: false }, 1]] as const;
+  for (const [mode, graphs] of modes) {
+    const t = await openTrainer(model, lora, { device, ...mode });
+    const s = await t.trainMicroBatch(batch(1));
+    await t.dispose();
+    assert.equal(s.graphs, graphs, JSON.stringify(mode));
+    assert.ok(Number.isFinite(s.hostMs) && s.hostMs >= 0, `host time ${s.hostMs}`);
+  }
+});
+
 test('with dropout on, recomputed activations give the gradients of kept ones (the same masks)', async () => {
   const model = await tiny();
   const cfg = { rank: 4, alpha: 8, dropout: 0.3, seed: 3 };

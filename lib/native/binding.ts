@@ -65,6 +65,8 @@ export interface MicroBatchStats {
   tokens: number;
   cpuNodes: number; // graph nodes on the CPU backend while a GPU was chosen
   computeBytes: number;
+  graphs: number; // graphs computed for the micro-batch
+  hostMs: number; // wall time outside graph computation (building, allocating, uploading)
 }
 
 export interface AdamWSettings {

@@ -60,6 +60,8 @@ Napi::Value stats_to_js(Napi::Env env, const tang::MicroBatchResult & r) {
     o.Set("tokens", (double) r.n_tokens);
     o.Set("cpuNodes", r.n_cpu_nodes);
     o.Set("computeBytes", (double) r.compute_bytes);
+    o.Set("graphs", r.n_graphs);
+    o.Set("hostMs", r.host_ms);
     return o;
 }
 

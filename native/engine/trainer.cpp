@@ -1,11 +1,13 @@
 #include "trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <thread>
 
 #include "adapter_file.h"
 #include "errors.h"
+#include "graph_node.h"
 #include "ggml-cpu.h"
 #include "log.h"
 #include "random_model.h"
@@ -36,17 +38,10 @@ ggml_backend_dev_t pick_device(const std::string & want) {
 
 bool is_cpu(ggml_backend_dev_t d) { return ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_CPU; }
 
-// Nodes that compute something (views and reshapes only relabel memory).
-bool computes(const ggml_tensor * t) {
-    switch (t->op) {
-        case GGML_OP_NONE: case GGML_OP_VIEW: case GGML_OP_RESHAPE: case GGML_OP_PERMUTE: case GGML_OP_TRANSPOSE:
-            return false;
-        default:
-            return true;
-    }
-}
-
 size_t graph_size_for(const Hparams & hp) { return (size_t) (512 * hp.n_layer + 2048); }
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 MicroBatchResult counts(const MicroBatch & b) {
     MicroBatchResult r;
@@ -85,6 +80,7 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     sched_.reset(ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(),
                                         graph_size_for(model_->hp), false, false));
     require(sched_ != nullptr, "cannot create the ggml scheduler");
+    if (OpProfile::requested()) profile_ = std::make_unique<OpProfile>(sched_.get(), backend_.get());
 }
 
 Trainer::~Trainer() = default;
@@ -167,11 +163,15 @@ void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch
         set(in.target_cells, cells.data());
     }
     set(seed, &seed_value);
+    const Clock::time_point t0 = Clock::now();
     require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
+    r.n_graphs++;
+    r.host_ms -= ms_since(t0);  // the caller adds its whole wall time
 }
 
 MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * logits_out) {
+    const Clock::time_point t0 = Clock::now();
     MicroBatchResult r = counts(b);
     const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
     if (n_out == 0) return r;
@@ -191,6 +191,7 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
         logits_out->resize((size_t) ggml_nelements(out.logits));
         ggml_backend_tensor_get(out.logits, logits_out->data(), 0, ggml_nbytes(out.logits));
     }
+    r.host_ms += ms_since(t0);
     return r;
 }
 
@@ -203,6 +204,7 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // graph, the whole model forward and backward.
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
+    const Clock::time_point t0 = Clock::now();
     MicroBatchResult r = counts(b);
     if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
     const Hparams & hp = model_->hp;
@@ -262,6 +264,7 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         compute(gf, in, b, false, seed, 1.0f, r);
     }
     micro_++;
+    r.host_ms += ms_since(t0);
     return r;
 }
 

@@ -19,6 +19,7 @@
 #include "llama_graph.h"
 #include "lora_adapter.h"
 #include "micro_batch.h"
+#include "op_profile.h"
 
 namespace tang {
 
@@ -35,6 +36,8 @@ struct MicroBatchResult {
     int64_t n_tokens = 0;
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
     size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
+    int n_graphs = 0;         // graphs computed for this micro-batch
+    double host_ms = 0;       // wall time outside graph computation: building, allocating, uploading
 };
 
 struct AdamWParams {
@@ -89,6 +92,7 @@ class Trainer {
     ggml_backend_ptr backend_;            // its backend
     ggml_backend_ptr cpu_;                // the CPU backend (the scheduler's fallback)
     ggml_backend_sched_ptr sched_;
+    std::unique_ptr<OpProfile> profile_;  // with TANG_LORA_PROFILE only
     std::unique_ptr<BaseModel> model_;
     std::unique_ptr<LoraAdapter> lora_;
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
