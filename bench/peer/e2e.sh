@@ -12,6 +12,7 @@ data=${1:-data/train.json}
 model=.cache/bench-7b-q4_k.gguf
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+mkdir -p .cache
 [ -f "$model" ] || node --input-type=module -e "import { createModel } from './dist/lib/index.js';
   await createModel('$model', { shape: '7b', type: 'q4_k', seed: 1 });"
 n=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$data', 'utf8')).length)")
