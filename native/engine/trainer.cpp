@@ -127,47 +127,55 @@ ggml_tensor * Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggm
     return seed;
 }
 
-void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits,
-                      ggml_tensor * seed, float seed_value, MicroBatchResult & r) {
+// Checks, allocates and computes gf; fill_inputs runs between allocation and computation.
+// Returns the milliseconds the computation took.
+double Trainer::run_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
     check_supported(gf);
     ggml_backend_sched_reset(sched_.get());
-    require(ggml_backend_sched_alloc_graph(sched_.get(), gf),
-            "not enough memory on " + device_name() + " for a micro-batch of " + std::to_string(b.rows) + " x " +
-                std::to_string(b.len) + " tokens");
-    if (cpu_) {
-        for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
-            ggml_tensor * n = ggml_graph_node(gf, i);
-            if (computes(n) && ggml_backend_sched_get_tensor_backend(sched_.get(), n) == cpu_.get()) r.n_cpu_nodes++;
-        }
-    }
-    r.compute_bytes = std::max(r.compute_bytes, ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get()));
-    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
-
-    auto set = [](ggml_tensor * t, const void * data) {
-        if (t) ggml_backend_tensor_set(t, data, 0, ggml_nbytes(t));
-    };
-    set(in.tokens, b.tokens.data());
-    set(in.positions, b.positions.data());
-    set(in.mask, b.mask.data());
-    if (in.out_rows) {
-        std::vector<int32_t> rows = b.target_rows;
-        if (all_logits) {
-            rows.resize((size_t) b.n_tokens());
-            for (size_t i = 0; i < rows.size(); ++i) rows[i] = (int32_t) i;
-        }
-        set(in.out_rows, rows.data());
-    }
-    if (in.target_cells) {
-        std::vector<int64_t> cells(b.target_tokens.size());
-        for (size_t i = 0; i < cells.size(); ++i) cells[i] = (int64_t) i * model_->hp.n_vocab + b.target_tokens[i];
-        set(in.target_cells, cells.data());
-    }
-    set(seed, &seed_value);
+    require(ggml_backend_sched_alloc_graph(sched_.get(), gf), no_memory);
+    fill_inputs();
     const Clock::time_point t0 = Clock::now();
     require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
+    return ms_since(t0);
+}
+
+void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits,
+                      ggml_tensor * seed, float seed_value, MicroBatchResult & r) {
+    const std::string no_memory = "not enough memory on " + device_name() + " for a micro-batch of " +
+                                  std::to_string(b.rows) + " x " + std::to_string(b.len) + " tokens";
+    r.host_ms -= run_graph(gf, no_memory, [&] {  // the caller adds its whole wall time
+        if (cpu_) {
+            for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
+                ggml_tensor * n = ggml_graph_node(gf, i);
+                if (computes(n) && ggml_backend_sched_get_tensor_backend(sched_.get(), n) == cpu_.get()) r.n_cpu_nodes++;
+            }
+        }
+        r.compute_bytes = std::max(r.compute_bytes, ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get()));
+        peak_compute_ = std::max(peak_compute_, r.compute_bytes);
+
+        auto set = [](ggml_tensor * t, const void * data) {
+            if (t) ggml_backend_tensor_set(t, data, 0, ggml_nbytes(t));
+        };
+        set(in.tokens, b.tokens.data());
+        set(in.positions, b.positions.data());
+        set(in.mask, b.mask.data());
+        if (in.out_rows) {
+            std::vector<int32_t> rows = b.target_rows;
+            if (all_logits) {
+                rows.resize((size_t) b.n_tokens());
+                for (size_t i = 0; i < rows.size(); ++i) rows[i] = (int32_t) i;
+            }
+            set(in.out_rows, rows.data());
+        }
+        if (in.target_cells) {
+            std::vector<int64_t> cells(b.target_tokens.size());
+            for (size_t i = 0; i < cells.size(); ++i) cells[i] = (int64_t) i * model_->hp.n_vocab + b.target_tokens[i];
+            set(in.target_cells, cells.data());
+        }
+        set(seed, &seed_value);
+    });
     r.n_graphs++;
-    r.host_ms -= ms_since(t0);  // the caller adds its whole wall time
 }
 
 MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * logits_out) {
@@ -287,10 +295,9 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        ggml_backend_sched_reset(sched_.get());
-        require(ggml_backend_sched_alloc_graph(sched_.get(), gf), std::string("cannot allocate the ") + what + " graph");
-        if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
-        require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS, std::string(what) + " failed");
+        run_graph(gf, std::string("cannot allocate the ") + what + " graph", [&] {
+            if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
+        });
     };
 
     // 1. global gradient norm over every gradient at once

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -86,6 +87,7 @@ class Trainer {
     // loss gradient's seed, set to seed_value) and computes it; r gathers the graph's stats.
     void compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits, ggml_tensor * seed,
                  float seed_value, MicroBatchResult & r);
+    double run_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
     void check_supported(ggml_cgraph * gf) const;
 
     ggml_backend_dev_t dev_ = nullptr;    // the training device (CPU or GPU)
