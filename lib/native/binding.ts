@@ -66,7 +66,7 @@ export interface MicroBatchStats {
   cpuNodes: number; // graph nodes on the CPU backend while a GPU was chosen
   computeBytes: number;
   graphs: number; // graphs computed for the micro-batch
-  hostMs: number; // wall time outside graph computation (building, allocating, uploading)
+  hostMs: number; // wall time outside graph computation (building, allocating, copying in and out)
 }
 
 export interface AdamWSettings {

@@ -38,7 +38,7 @@ struct MicroBatchResult {
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
     size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
     int n_graphs = 0;         // graphs computed for this micro-batch
-    double host_ms = 0;       // wall time outside graph computation: building, allocating, uploading
+    double host_ms = 0;       // wall time outside graph computation: building, allocating, copying in and out
 };
 
 struct AdamWParams {
