@@ -1,7 +1,7 @@
-// Device memory that a checkpointed training step keeps between its graphs: the input of
-// every residual block (slots 0 .. 2 * n_layer - 1; slot 2 * n_layer holds the last block's
-// output) and two gradient slots that carry dL/dx from one block's backward graph to the
-// next. Every slot is (n_embd, T) f32 for the current micro-batch's T tokens; the buffer
+// Device memory that a checkpointed training step keeps between its graphs: slot i holds the
+// input of residual block i, for every block the step recomputes and for the first one it keeps
+// (with none kept, slot 2 * n_layer: the last block's output); two gradient slots carry dL/dx
+// from one block's backward graph to the next. Every slot is (n_embd, T) f32 for the current micro-batch's T tokens; the buffer
 // grows when a micro-batch has more tokens than any before.
 #pragma once
 
