@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Builds build/Release/tang_lora.node: vendors llama.cpp (scripts/vendor.mjs), then
-// configures and builds the top-level CMakeLists.txt with cmake-js in build/cmake.
+// configures and builds the top-level CMakeLists.txt with cmake-js in build/cmake, then writes
+// build/Release/build-info.json (variant, the CPU extensions the addon needs, llama.cpp commit),
+// which the loader checks this CPU against before loading the addon.
+// A native build (the default) is compiled for this machine's CPU and keyed to its flags: on
+// another machine the same checkout recompiles the CPU backend instead of reusing it.
 //
 // Environment:
 //   TANG_LORA_CUDA=1|0             force the CUDA variant on/off (default: on when nvcc and
@@ -9,6 +13,7 @@
 //   TANG_LORA_NATIVE=0             portable CPU code (prebuilt binaries)
 //   TANG_LORA_BUILD_FROM_SOURCE=1  build even when a prebuilt binary matches this platform
 // Flags: --force (reconfigure from scratch).
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = path.join(root, 'build', 'cmake');
 const optionsFile = path.join(buildDir, 'tang-lora-options.json');
+const addonFile = path.join(root, 'build', 'Release', 'tang_lora.node');
 const require = createRequire(import.meta.url);
 
 function step(cmd, args) {
@@ -47,6 +53,42 @@ function findCuda() {
   return null;
 }
 
+// A key for this machine's CPU flags (/proc/cpuinfo), or 'unknown'.
+function cpuKey() {
+  let flags = 'unknown';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/).sort().join(' ') ?? flags;
+  } catch {
+    // not Linux
+  }
+  return createHash('sha256').update(flags).digest('hex').slice(0, 16);
+}
+
+// build-info.json beside the addon, from what the addon itself reports (read in a child
+// process on this, the build machine) and the vendored tree's stamp.
+function writeBuildInfo(defs) {
+  const probe = spawnSync(process.execPath, ['-e', 'console.log(JSON.stringify(require(process.argv[1]).build))', addonFile], {
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) {
+    console.error(`tang-lora: the built addon does not load: ${(probe.stderr || '').trim().split('\n')[0]}`);
+    process.exit(1);
+  }
+  const build = JSON.parse(probe.stdout);
+  const stamp = JSON.parse(fs.readFileSync(path.join(root, 'native', 'vendor', 'llama.cpp.stamp.json'), 'utf8'));
+  const info = {
+    variant: build.cuda ? 'cuda' : 'cpu',
+    cpuIsa: build.cpuIsa.split(' ').filter(Boolean),
+    native: defs.TANG_LORA_NATIVE === 'ON',
+    cudaArchitectures: defs.CMAKE_CUDA_ARCHITECTURES ?? null,
+    llamaCppCommit: stamp.commit,
+    patches: createHash('sha256').update(JSON.stringify(stamp.patches)).digest('hex').slice(0, 16),
+  };
+  const file = path.join(path.dirname(addonFile), 'build-info.json');
+  fs.writeFileSync(file + '.tmp', JSON.stringify(info, null, 2) + '\n');
+  fs.renameSync(file + '.tmp', file);
+}
+
 function prebuiltMatches() {
   return fs.existsSync(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tang_lora.node'));
 }
@@ -68,6 +110,7 @@ function main() {
     TANG_LORA_NATIVE: process.env.TANG_LORA_NATIVE === '0' ? 'OFF' : 'ON',
     CMAKE_BUILD_TYPE: 'Release',
   };
+  if (defs.TANG_LORA_NATIVE === 'ON') defs.TANG_LORA_CPU_KEY = cpuKey();
   if (cuda) {
     defs.CMAKE_CUDA_COMPILER = cuda.nvcc;
     defs.CMAKE_CUDA_ARCHITECTURES = process.env.CMAKE_CUDA_ARCHITECTURES || '80;86;89;90';
@@ -90,6 +133,7 @@ function main() {
     fs.writeFileSync(optionsFile, JSON.stringify(defs));
   }
   step(process.execPath, [cmakeJs, 'build', ...common, ...cdArgs]);
+  writeBuildInfo(defs);
   console.log('tang-lora: built build/Release/tang_lora.node');
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { info, inspect } from '../lib/index.js';
+import { cpuFlags } from '../lib/native/loader.js';
 import { writeTinyLlama } from './helpers/gguf-writer.js';
 import { expectCuda, repoRoot, scratchDir } from './helpers/paths.js';
 
@@ -16,6 +17,18 @@ test('info() names the vendored commit, the CPU backend and its device', async (
   const cpu = s.devices.find((d) => d.type === 'cpu');
   assert.ok(cpu, 'a CPU device is listed');
   assert.ok(cpu.memoryTotal > 0 && cpu.memoryFree <= cpu.memoryTotal);
+});
+
+test('info() says which CPU extensions the backend uses and whether AMX kernels are, and why', async () => {
+  const s = await info();
+  const flags = cpuFlags();
+  for (const f of s.cpu.isa) assert.ok(!flags || flags.has(f), `compiled for ${f}, which this CPU lacks`);
+  if (s.cpu.extraBufferTypes.includes('AMX')) {
+    assert.match(s.cpu.amx, /^in use/);
+    assert.ok(!flags || (flags.has('amx_tile') && flags.has('amx_int8')), 'AMX kernels only where the CPU lists AMX');
+  } else {
+    assert.match(s.cpu.amx, /^not in use: \S/);
+  }
 });
 
 test('info() lists the CUDA device when the CUDA variant is tested', { skip: !expectCuda }, async () => {

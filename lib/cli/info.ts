@@ -1,4 +1,5 @@
-// `tang-lora info`: the llama.cpp commit, compiled backends and devices.
+// `tang-lora info`: the llama.cpp commit, compiled backends, devices, and the CPU backend's
+// extensions and AMX kernels (in use, or why not).
 import type { CommandModule } from 'yargs';
 import { info } from '../index.js';
 import { bytes } from './format.js';
@@ -22,5 +23,7 @@ export const infoCommand: CommandModule<object, Args> = {
     for (const d of s.devices) {
       console.log(`device     ${d.name} (${d.type}) ${d.description}: ${bytes(d.memoryFree)} free of ${bytes(d.memoryTotal)}`);
     }
+    console.log(`cpu        compiled for ${s.cpu.isa.join(' ') || 'the baseline'}; repacked weights: ${s.cpu.extraBufferTypes.join(', ') || 'none'}`);
+    console.log(`amx        ${s.cpu.amx}`);
   },
 };

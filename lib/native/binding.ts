@@ -1,9 +1,5 @@
-// The one typed view of the native addon (native/addon/addon.cpp registers exactly this),
-// and the loader that finds it. The rest of lib/ goes through the public API, not here.
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The one typed view of the native addon (native/addon/addon.cpp registers exactly this);
+// loader.ts finds and loads it. The rest of lib/ goes through the public API, not here.
 
 export interface DeviceInfo {
   name: string; // ggml device name: "CPU", "CUDA0", ...
@@ -18,6 +14,11 @@ export interface SystemInfo {
   llamaCppCommit: string;
   backends: string[]; // ggml backends compiled into the addon
   devices: DeviceInfo[];
+  cpu: {
+    isa: string[]; // x86 extensions the CPU backend was compiled to use (/proc/cpuinfo names)
+    extraBufferTypes: string[]; // repacked weight layouts libllama may use: "CPU_REPACK", "AMX"
+    amx: string; // "in use ...", or why ggml's AMX kernels are not
+  };
 }
 
 export interface GgufSummary {
@@ -149,7 +150,7 @@ export interface NativeRunner {
 }
 
 export interface Binding {
-  build: { napiVersion: number; cuda: boolean };
+  build: { napiVersion: number; cuda: boolean; cpuIsa: string };
   info(): Promise<SystemInfo>;
   inspect(path: string): Promise<GgufSummary>;
   createModel(spec: NativeModelSpec, out: string, vocab: string): Promise<{ nVocab: number; nParams: number; fileSize: number }>;
@@ -162,41 +163,4 @@ export interface Binding {
   ): Promise<NativeRunner>;
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Where the addon may be, in order: $TANG_LORA_ADDON, the local build, a prebuilt binary. */
-export function addonCandidates(): string[] {
-  const env = process.env.TANG_LORA_ADDON;
-  if (env) return [path.resolve(env)];
-  return [
-    path.join(root, 'build', 'Release', 'tang_lora.node'),
-    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tang_lora.node'),
-  ];
-}
-
-/** Loads the addon at `file`, turning the loader's errors into one sentence. */
-export function loadAddonFrom(file: string): Binding {
-  if (!fs.existsSync(file)) {
-    throw new Error(`tang-lora native addon not found at ${file}; run \`npm install\` (or \`npm run build\`) to build it`);
-  }
-  try {
-    return createRequire(import.meta.url)(file) as Binding;
-  } catch (e) {
-    const why = String((e as Error).message).split('\n')[0];
-    throw new Error(
-      `tang-lora native addon at ${file} cannot be loaded on this ${process.platform}-${process.arch} ` +
-        `Node ${process.versions.node} (built for another platform or Node ABI?): ${why}; rebuild it with \`npm run build\``,
-    );
-  }
-}
-
-let cached: Binding | undefined;
-
-/** The addon, loaded once from the first candidate that exists. */
-export function addon(): Binding {
-  if (cached) return cached;
-  const candidates = addonCandidates();
-  const found = candidates.find((f) => fs.existsSync(f)) ?? candidates[0]!;
-  cached = loadAddonFrom(found);
-  return cached;
-}
+export { addon } from './loader.js';

@@ -4,6 +4,7 @@
 
 #include "runner_wrap.h"
 #include "system.h"
+#include "system_info.h"
 #include "trainer_wrap.h"
 
 namespace tang_addon {
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     RunnerWrap::Register(env, exports);
     Napi::Object build = Napi::Object::New(env);
     build.Set("napiVersion", NAPI_VERSION);
+    build.Set("cpuIsa", tang::kCompiledCpuIsa);
 #ifdef TANG_LORA_CUDA
     build.Set("cuda", true);
 #else

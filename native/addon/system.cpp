@@ -11,15 +11,19 @@
 
 namespace tang_addon {
 
+static Napi::Array strings(Napi::Env env, const std::vector<std::string> & v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(i, v[i]);
+    return a;
+}
+
 Napi::Value Info(const Napi::CallbackInfo & info) {
     return PromiseWorker<tang::SystemInfo>::Start(
         info.Env(), [] { return tang::system_info(); },
         [](Napi::Env env, tang::SystemInfo & s) -> Napi::Value {
             Napi::Object o = Napi::Object::New(env);
             o.Set("llamaCppCommit", s.llama_cpp_commit);
-            Napi::Array backends = Napi::Array::New(env, s.backends.size());
-            for (size_t i = 0; i < s.backends.size(); ++i) backends.Set(i, s.backends[i]);
-            o.Set("backends", backends);
+            o.Set("backends", strings(env, s.backends));
             Napi::Array devices = Napi::Array::New(env, s.devices.size());
             for (size_t i = 0; i < s.devices.size(); ++i) {
                 const tang::DeviceInfo & d = s.devices[i];
@@ -33,6 +37,11 @@ Napi::Value Info(const Napi::CallbackInfo & info) {
                 devices.Set(i, dev);
             }
             o.Set("devices", devices);
+            Napi::Object cpu = Napi::Object::New(env);
+            cpu.Set("isa", strings(env, s.cpu_isa));
+            cpu.Set("extraBufferTypes", strings(env, s.cpu_extra_buffer_types));
+            cpu.Set("amx", s.amx);
+            o.Set("cpu", cpu);
             return o;
         });
 }

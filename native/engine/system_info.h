@@ -1,5 +1,5 @@
 // What this build of the engine has: the pinned llama.cpp commit, the ggml backends
-// compiled in, and the devices they see.
+// compiled in, the CPU extensions its CPU backend uses, and the devices they see.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +17,16 @@ struct DeviceInfo {
     uint64_t memory_total = 0;
 };
 
+// The CPU backend's x86 extensions as /proc/cpuinfo names them, space-separated (cpu_isa.cpp).
+extern const char kCompiledCpuIsa[];
+
 struct SystemInfo {
     std::string llama_cpp_commit;
     std::vector<std::string> backends;
     std::vector<DeviceInfo> devices;
+    std::vector<std::string> cpu_isa;              // kCompiledCpuIsa, split
+    std::vector<std::string> cpu_extra_buffer_types;  // repacked weight layouts libllama may use ("CPU_REPACK", "AMX")
+    std::string amx;  // "in use", or why ggml's AMX kernels are not
 };
 
 SystemInfo system_info();

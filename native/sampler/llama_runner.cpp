@@ -1,6 +1,7 @@
 #include "llama_runner.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -38,6 +39,10 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     mp.devices = devices;
     mp.n_gpu_layers = use_gpu ? -1 : 0;
     mp.vocab_only = opt.vocab_only;
+    // TANG_LORA_NO_REPACK=1 keeps CPU weights as stored (llama.cpp's --no-repack): no AVX2
+    // repack, no AMX layout; for comparing the CPU kernels.
+    const char * no_repack = std::getenv("TANG_LORA_NO_REPACK");
+    mp.use_extra_bufts = !(no_repack && std::string(no_repack) == "1");
     clear_log_error();
     model_ = llama_model_load_from_file(model_path.c_str(), mp);
     require(model_ != nullptr, "libllama cannot load '" + model_path + "'" +
