@@ -1,7 +1,55 @@
-// Files written whole or not at all: a temporary file beside the target, then a rename.
+// Files written whole or not at all: a temporary file beside the target ("<file>.tmp-<pid>",
+// as the native writer names its own, so a later run can tell a dead run's leftovers), then a
+// rename.
 import fs from 'node:fs';
+import path from 'node:path';
+
+export const tempName = (file: string) => `${file}.tmp-${process.pid}`;
 
 export function writeFileAtomic(file: string, body: string): void {
-  fs.writeFileSync(file + '.tmp', body);
-  fs.renameSync(file + '.tmp', file);
+  const tmp = tempName(file);
+  try {
+    fs.writeFileSync(tmp, body);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Removes "<name>.tmp-<pid>" files and folders in `dir` whose process is gone. */
+export function removeDeadTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /\.tmp-(\d+)$/.exec(name);
+    if (m && !alive(Number(m[1]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Throws one line unless `file` can be written: not a folder, and its folder exists or can be made. */
+export function checkWritable(file: string, what = 'output file'): void {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${what} '${file}' is a folder`);
+  let dir = path.dirname(path.resolve(file));
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  if (!fs.statSync(dir).isDirectory()) throw new Error(`cannot write '${file}': '${dir}' is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new Error(`cannot write '${file}': the folder '${dir}' is not writable`);
+  }
 }

@@ -42,7 +42,7 @@ test('an unknown flag or command is a usage error, exit 2', () => {
   assert.equal(cli('frobnicate').status, 2);
 });
 
-test('tang-lora create-model writes a model that inspect reads; a bad type is one line, exit 1', () => {
+test('tang-lora create-model writes a model that inspect reads; a bad type is one line, exit 2', () => {
   const file = path.join(dir, 'created.gguf');
   const r = cli('create-model', '--shape', 'tiny', '--type', 'q8_0', '--out', file, '--seed', '3');
   assert.equal(r.status, 0, r.stderr);
@@ -51,8 +51,8 @@ test('tang-lora create-model writes a model that inspect reads; a bad type is on
   assert.equal(s.nLayer, 2);
   assert.equal(s.tensorTypes.q8_0, 16);
   const bad = cli('create-model', '--type', 'q3_z', '--out', path.join(dir, 'bad.gguf'));
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^tang-lora: unknown weight type 'q3_z'/);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^tang-lora: --type must be one of f32, .*, got 'q3_z'\n$/);
   assert.ok(!fs.existsSync(path.join(dir, 'bad.gguf')));
   const k = cli('create-model', '--type', 'q4_k', '--out', path.join(dir, 'k.gguf'));
   assert.equal(k.status, 1);

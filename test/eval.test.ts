@@ -107,7 +107,7 @@ test('data: regular poems, deduplicated, test never in train, reproducible by se
   assert.equal(r.status, 0, r.stderr);
   assert.equal(loadRecords(path.join(out, 'train.json')).length, 30);
   const bad = cli('data', '--train', '-1', '--out', path.join(dir, 'nodata'));
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 2, 'a value out of its range is a usage error');
   assert.match(bad.stderr, /--train must be an integer >= 0/);
   assert.ok(!fs.existsSync(path.join(dir, 'nodata')));
 });

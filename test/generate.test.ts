@@ -47,7 +47,7 @@ test('one prompt prints the poem; bad input is one line and a non-zero exit', as
     [['--model', model, '--lora', corrupt, '--prompt', 'x'], 1, /is not a GGUF file/],
     [['--model', model, '--lora', foreign, '--prompt', 'x'], 1, /cannot apply adapter/],
     [['--model', model, '--prompt', '  '], 2, /the prompt is empty/],
-    [['--model', model, '--prompt', 'x', '--max-new-tokens', '0'], 1, /max_new_tokens must be from 1/],
+    [['--model', model, '--prompt', 'x', '--max-new-tokens', '0'], 2, /--max-new-tokens must be an integer from 1 to/],
     [['--model', model, '--prompt', 'x', '--max-new-tokens', '100000'], 1, /max_new_tokens must be from 1/],
     [['--model', model], 2, /exactly one of --data and --prompt/],
   ];

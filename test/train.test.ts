@@ -128,11 +128,11 @@ test('bad input: one line, exit 1 or 2, nothing written', async () => {
     [['--data', bad('empty.json', '')], 1, /holds no records/],
     [['--data', data, '--model', path.join(dir, 'missing.gguf')], 1, /model file '.*missing\.gguf' does not exist/],
     [['--data', data, '--bogus-flag'], 2, /Unknown argument/],
-    [['--data', data, '--lr', '-1'], 1, /learning rate must be a non-negative number/],
+    [['--data', data, '--lr', '-1'], 2, /--lr must be a number >= 0 and <= 10, got -1/],
   ];
   for (const [extra, status, re] of cases) {
     const out = path.join(dir, `never-${status}-${cases.findIndex((c) => c[0] === extra)}`);
-    const r = cli('--model', model, '--out', out, '--device', device, ...extra);
+    const r = cli(...(extra.includes('--model') ? [] : ['--model', model]), '--out', out, '--device', device, ...extra);
     assert.equal(r.status, status, `${extra.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);

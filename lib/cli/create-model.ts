@@ -1,25 +1,16 @@
 // `tang-lora create-model`: a random-initialized llama-family GGUF with a real vocabulary.
 import type { CommandModule } from 'yargs';
-import { createModel, SHAPES } from '../model/create.js';
+import { createModel, CREATE_MODEL_OPTIONS } from '../index.js';
 import { bytes } from './format.js';
+import { addOptions, readOptions } from './options.js';
 
-export const createModelCommand: CommandModule = {
+export const createModelCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'create-model',
   describe: 'Write a random-initialized llama-family GGUF (for tests, benchmarks and the demo)',
-  builder: (y) =>
-    y
-      .option('shape', { type: 'string', default: 'tiny', choices: Object.keys(SHAPES) })
-      .option('type', { type: 'string', default: 'f32', describe: 'f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q5_k q6_k' })
-      .option('vocab', { type: 'string', choices: ['llama-spm', 'llama-bpe', 'qwen2'], describe: "default: the shape's" })
-      .option('out', { type: 'string', demandOption: true })
-      .option('seed', { type: 'number', default: 0 }),
+  builder: (y) => addOptions(y, CREATE_MODEL_OPTIONS),
   handler: async (a) => {
-    const r = await createModel(a.out as string, {
-      shape: a.shape as string,
-      type: a.type as string,
-      vocab: a.vocab as 'llama-spm' | undefined,
-      seed: a.seed as number,
-    });
-    console.log(`${a.out}: ${(r.nParams / 1e6).toFixed(1)}M parameters, vocabulary ${r.nVocab}, ${bytes(r.fileSize)}`);
+    const { out, ...o } = readOptions(CREATE_MODEL_OPTIONS, a);
+    const r = await createModel(out!, o);
+    console.log(`${out}: ${(r.nParams / 1e6).toFixed(1)}M parameters, vocabulary ${r.nVocab}, ${bytes(r.fileSize)}`);
   },
 };

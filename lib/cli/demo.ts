@@ -5,23 +5,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { buildTangDataset, writeTangDataset } from '../data/dataset.js';
-import { generatePoems } from '../generate/poems.js';
-import { createModel } from '../model/create.js';
-import { train } from '../train/train.js';
+import { buildTangDataset, createModel, generatePoems, train, writeTangDataset, type OptionTable } from '../index.js';
+import { addOptions, readOptions } from './options.js';
 
-export const demoCommand: CommandModule = {
+export const DEMO_OPTIONS = {
+  out: { type: 'string', nonEmpty: true, describe: 'Folder for the model, data and run (default: a temporary folder)' },
+  steps: { type: 'int', min: 1, max: 100000, default: 150, describe: 'Training steps' },
+  device: { type: 'string', nonEmpty: true, default: 'cpu', describe: 'cpu, cuda or auto' },
+} as const satisfies OptionTable;
+
+export const demoCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'demo',
   describe: 'Create a small model, build a Tang dataset, train on the CPU and show completions before/after',
-  builder: (y) =>
-    y
-      .option('out', { type: 'string', describe: 'Folder for the model, data and run (default: a temporary folder)' })
-      .option('steps', { type: 'number', default: 150 })
-      .option('device', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'auto'] }),
+  builder: (y) => addOptions(y, DEMO_OPTIONS),
   handler: async (a) => {
-    const dir = (a.out as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tang-lora-demo-'));
+    const { out, steps, device } = readOptions(DEMO_OPTIONS, a) as { out?: string; steps: number; device: string };
+    const dir = out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tang-lora-demo-'));
     fs.mkdirSync(dir, { recursive: true });
-    const device = a.device as string;
     const model = path.join(dir, 'small-q8_0.gguf');
     console.log(`tang-lora demo in ${dir}`);
     console.log('1. a random 4-layer model (d=128, q8_0, the Llama-2 vocabulary)');
@@ -33,12 +33,12 @@ export const demoCommand: CommandModule = {
     const complete = (adapters: { path: string }[]) =>
       generatePoems(shown, { model, adapters, device, temperature: 0, noRepeatNgramSize: 0, maxNewTokens: 160, parallel: 3 });
     const before = await complete([]);
-    console.log(`3. training a rank-64 LoRA for ${a.steps} steps`);
+    console.log(`3. training a rank-64 LoRA for ${steps} steps`);
     const losses: number[] = [];
     const result = await train({
       model, data: files.train, out: path.join(dir, 'run'), device, overwrite: true,
-      maxSteps: a.steps as number, microBatchSize: 4, gradAccum: 1, lr: 4e-3, warmupSteps: 20, loraR: 64, loraAlpha: 128,
-      loraDropout: 0, loggingSteps: Math.min(10, a.steps as number), saveSteps: 1000,
+      maxSteps: steps, microBatchSize: 4, gradAccum: 1, lr: 4e-3, warmupSteps: 20, loraR: 64, loraAlpha: 128,
+      loraDropout: 0, loggingSteps: Math.min(10, steps), saveSteps: 1000,
       onLog: (m) => {
         losses.push(m.loss);
         console.log(`   step ${String(m.step).padStart(3)}  loss ${m.loss.toFixed(3)}  ${Math.round(m.tokens_per_sec)} tokens/s`);

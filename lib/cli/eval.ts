@@ -2,10 +2,9 @@
 // prints a table; --baseline puts another run beside it.
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { loadRecords } from '../data/records.js';
-import { evaluate, type EvalRun, type EvalSummary } from '../eval/evaluate.js';
-import { generatePoems, writeResults } from '../generate/poems.js';
+import { checkEvalFile, checkResultsFile, evaluate, generatePoems, loadRecords, writeResults, type EvalRun, type EvalSummary } from '../index.js';
 import { generationFlags, generationOptions, interruptSignal } from './generation-flags.js';
+import { UsageError } from './options.js';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(1));
@@ -53,20 +52,21 @@ export const evalCommand: CommandModule = {
         .option('data', { type: 'string', describe: 'Generate first: test records' })
         .option('baseline', { type: 'string', describe: "Another run's results.jsonl, shown beside" })
         .option('out', { type: 'string', default: 'eval.json' }),
-    ).check((a) => {
-      if (!a.results === !(a.model || a.data)) return 'give --results, or --model and --data to generate first';
-      if (!a.results && !(a.model && a.data)) return 'generating first needs both --model and --data';
-      return true;
-    }),
+    ),
   handler: async (a) => {
+    if (!a.results === !(a.model || a.data)) throw new UsageError('give --results, or --model and --data to generate first');
+    if (!a.results && !(a.model && a.data)) throw new UsageError('generating first needs both --model and --data');
     let results = a.results as string | undefined;
+    const generated = path.join(path.dirname(a.out as string), 'results.txt');
+    checkEvalFile(a.out as string);
+    if (!results) checkResultsFile(generated);
     if (!results) {
       const records = loadRecords(a.data as string, { requireOutput: false });
       const poems = await generatePoems(records, {
         ...generationOptions(a, interruptSignal()),
         onResult: (r, i) => console.error(`[${i + 1}/${records.length}] ${r.input} (${r.tokens} tokens)`),
       });
-      results = writeResults(path.join(path.dirname(a.out as string), 'results.txt'), poems);
+      results = writeResults(generated, poems);
     }
     const report = evaluate({ results, baseline: a.baseline as string | undefined, out: a.out as string });
     printRun(report.run, report.baseline);

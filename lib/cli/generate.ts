@@ -1,9 +1,9 @@
 // `tang-lora generate`: poems from a base model and LoRA adapters, for a test file (results
 // files) or one prompt (streamed to stdout).
 import type { CommandModule } from 'yargs';
-import { loadRecords } from '../data/records.js';
-import { generatePoems, TANG_INSTRUCTION, writeResults } from '../generate/poems.js';
+import { checkResultsFile, generatePoems, loadRecords, TANG_INSTRUCTION, writeResults } from '../index.js';
 import { generationFlags, generationOptions, interruptSignal } from './generation-flags.js';
+import { UsageError } from './options.js';
 
 export const generateCommand: CommandModule = {
   command: 'generate',
@@ -16,13 +16,11 @@ export const generateCommand: CommandModule = {
         .option('prompt', { type: 'string', describe: 'One first line; the poem streams to stdout' })
         .option('instruction', { type: 'string', default: TANG_INSTRUCTION })
         .option('out', { type: 'string', default: 'results.txt', describe: 'Results file for --data (results.jsonl beside it)' }),
-    ).check((a) => {
-      // a string is a usage error (exit 2), like an unknown flag
-      if (!a.data === !a.prompt) return 'give exactly one of --data and --prompt';
-      if (a.prompt !== undefined && !String(a.prompt).trim()) return 'the prompt is empty';
-      return true;
-    }),
+    ),
   handler: async (a) => {
+    if (!a.data === !a.prompt) throw new UsageError('give exactly one of --data and --prompt');
+    if (a.prompt !== undefined && !String(a.prompt).trim()) throw new UsageError('the prompt is empty');
+    if (a.data) checkResultsFile(a.out as string);
     const records = a.data
       ? loadRecords(a.data as string, { requireOutput: false })
       : [{ instruction: a.instruction as string, input: a.prompt as string }];

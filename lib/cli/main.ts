@@ -1,43 +1,24 @@
 #!/usr/bin/env node
-// The `tang-lora` command line: one file per command, each a thin handler over the public API.
-import yargs from 'yargs';
+// The `tang-lora` command line: one file per command (commands.ts lists them), each a thin
+// handler over the public API.
 import { hideBin } from 'yargs/helpers';
-import { createModelCommand } from './create-model.js';
-import { dataCommand } from './data.js';
-import { demoCommand } from './demo.js';
-import { evalCommand } from './eval.js';
-import { generateCommand } from './generate.js';
-import { infoCommand } from './info.js';
-import { inspectCommand } from './inspect.js';
-import { quantizeCommand } from './quantize.js';
-import { trainCommand } from './train.js';
+import { errorLine } from '../index.js';
+import { parser } from './commands.js';
+import { UsageError } from './options.js';
 
-const cli = yargs(hideBin(process.argv))
-  .scriptName('tang-lora')
-  .command(infoCommand)
-  .command(inspectCommand)
-  .command(trainCommand)
-  .command(createModelCommand)
-  .command(quantizeCommand)
-  .command(generateCommand)
-  .command(evalCommand)
-  .command(dataCommand)
-  .command(demoCommand)
-  .demandCommand(1, 'Name a command (see --help)')
-  .strict()
-  .help()
-  .fail((msg, err) => {
-    // A usage error (unknown flag, missing argument, a failed check) exits 2; a failure of the
-    // work itself (an Error thrown by a handler) exits 1.
-    const failed = err instanceof Error;
-    const line = String(failed ? err.message : msg).split('\n')[0];
-    console.error(`tang-lora: ${line}`);
-    process.exit(failed ? 1 : 2);
-  });
+const cli = parser(hideBin(process.argv)).fail((msg, err) => {
+  // A usage error (unknown flag, missing argument, a value out of its range) exits 2; a failure
+  // of the work itself (an Error thrown by a handler) exits 1. yargs' own messages may span
+  // lines: they are joined into one.
+  const failed = err instanceof Error;
+  const line = failed ? errorLine(err) : String(msg).split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  console.error(`tang-lora: ${line}`);
+  process.exit(failed && !(err instanceof UsageError) ? 1 : 2);
+});
 
 try {
   await cli.parseAsync();
 } catch (e) {
-  console.error(`tang-lora: ${String((e as Error).message ?? e).split('\n')[0]}`);
-  process.exit(1);
+  console.error(`tang-lora: ${errorLine(e)}`);
+  process.exit(e instanceof UsageError ? 2 : 1);
 }

@@ -2,15 +2,23 @@
 // record shape: instruction, input = the first line, output = the rest of the poem.
 import fs from 'node:fs';
 import path from 'node:path';
-import { TANG_INSTRUCTION } from '../generate/poems.js';
 import { hanOnly, loadTangCorpus, type TangPoem } from './corpus.js';
 import { shuffled } from './shuffle.js';
-import type { PoemRecord } from './template.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { TANG_INSTRUCTION, type PoemRecord } from './template.js';
+import { checkWritable, writeFileAtomic } from '../atomic-write.js';
+import { resolveOptions, type OptionTable, type OptionValues } from '../options.js';
+
+/** The options of `data`. */
+export const DATA_OPTIONS = {
+  train: { type: 'int', min: 0, default: 1040, describe: "Training records (the reference's num_train_data)" },
+  test: { type: 'int', min: 0, default: 15, describe: 'Test records (no output), never in train' },
+  seed: { type: 'int', min: 0, max: 0xffffffff, default: 42, describe: 'Shuffle seed' },
+  out: { type: 'string', nonEmpty: true, default: 'data', describe: 'Folder for train.json and test.json' },
+} as const satisfies OptionTable;
 
 export interface TangDatasetOptions {
-  train?: number; // records (default 1040, the reference's num_train_data)
-  test?: number; // records without output (default 15)
+  train?: number;
+  test?: number;
   seed?: number;
   corpus?: TangPoem[];
 }
@@ -28,13 +36,10 @@ function regular(lines: string[]): boolean {
  * training, so no test poem is in the training set.
  */
 export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecord[]; test: PoemRecord[] } {
-  const nTrain = o.train ?? 1040;
-  const nTest = o.test ?? 15;
-  for (const [k, v] of Object.entries({ train: nTrain, test: nTest })) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be an integer >= 0, got ${v}`);
-  }
+  const { corpus, ...given } = o;
+  const { train: nTrain, test: nTest, seed } = resolveOptions(DATA_OPTIONS, given) as Required<OptionValues<typeof DATA_OPTIONS>>;
   const seen = new Set<string>();
-  const poems = (o.corpus ?? loadTangCorpus()).filter((p) => {
+  const poems = (corpus ?? loadTangCorpus()).filter((p) => {
     if (!regular(p.paragraphs)) return false;
     const key = hanOnly(p.paragraphs[0]!);
     if (seen.has(key)) return false;
@@ -42,7 +47,7 @@ export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecor
     return true;
   });
   if (nTrain + nTest > poems.length) throw new Error(`the corpus has ${poems.length} regular poems, fewer than ${nTrain + nTest}`);
-  const picked = shuffled(poems, o.seed ?? 42).slice(0, nTest + nTrain);
+  const picked = shuffled(poems, seed).slice(0, nTest + nTrain);
   const record = (p: TangPoem) => ({ instruction: TANG_INSTRUCTION, input: p.paragraphs[0]!, output: p.paragraphs.slice(1).join('') });
   return {
     test: picked.slice(0, nTest).map(({ paragraphs }) => ({ instruction: TANG_INSTRUCTION, input: paragraphs[0]! })),
@@ -52,8 +57,9 @@ export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecor
 
 /** Writes train.json and test.json into `dir` (each atomically); returns their paths. */
 export function writeTangDataset(dir: string, data: { train: PoemRecord[]; test: PoemRecord[] }) {
-  fs.mkdirSync(dir, { recursive: true });
   const files = { train: path.join(dir, 'train.json'), test: path.join(dir, 'test.json') };
+  for (const f of Object.values(files)) checkWritable(f, 'data file');
+  fs.mkdirSync(dir, { recursive: true });
   for (const k of ['train', 'test'] as const) {
     writeFileAtomic(files[k], JSON.stringify(data[k], null, 2) + '\n');
   }

@@ -8,6 +8,8 @@ export interface PoemRecord {
   output?: string;
 }
 
+/** The reference's instruction for every Tang record. */
+export const TANG_INSTRUCTION = '以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。';
 export const SYSTEM_PROMPT = 'You are a helpful assistant and good at writing Tang poem. 你是一个乐于助人的助手且擅长写唐诗。';
 export const TEMPLATES = ['llama2', 'chatml', 'model'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];

@@ -72,6 +72,11 @@ export class Trainer implements AsyncDisposable {
     return this.#enqueue((n) => n.loadAdapter(path));
   }
 
+  /** Rejects unless the adapter file holds exactly the current A and B (a checkpoint's adapter vs its state). */
+  checkAdapter(path: string): Promise<void> {
+    return this.#enqueue((n) => n.checkAdapter(path));
+  }
+
   saveState(path: string): Promise<void> {
     return this.#enqueue((n) => n.saveState(path));
   }

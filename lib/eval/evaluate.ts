@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { FirstLineIndex, loadTangCorpus, type TangPoem } from '../data/corpus.js';
 import { charAccuracy, checkForm, chrF, exactLines, type FormCheck } from './score.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { checkWritable, writeFileAtomic } from '../atomic-write.js';
 import { parseJsonItems } from '../data/records.js';
 
 export interface ScoredPoem {
@@ -80,6 +80,11 @@ export interface EvaluateOptions {
   baseline?: string; // another run's results.jsonl, scored beside it
   out?: string; // eval.json
   corpus?: TangPoem[];
+}
+
+/** Throws unless eval.json can be written at `out` (checked before generating). */
+export function checkEvalFile(out: string): void {
+  checkWritable(out, 'eval file');
 }
 
 /** Scores a results file (and a baseline), writes eval.json atomically when `out` is given. */

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promptTemplate, type PoemRecord, type TemplateName } from '../data/template.js';
 import { openRunner, type AdapterRef, type SamplingOptions } from './runner.js';
-import { writeFileAtomic } from '../atomic-write.js';
-
-export const TANG_INSTRUCTION = '以下是一首唐詩的第一句話,請用你的知識判斷並完成整首詩。';
+import { checkWritable, writeFileAtomic } from '../atomic-write.js';
+import { defaults, pickOptions } from '../options.js';
+import { GENERATION_OPTIONS } from './options.js';
 
 export interface PoemResult {
   input: string;
@@ -32,11 +32,12 @@ export interface GenerateOptions extends SamplingOptions {
  * parallel sequences (a finished sequence's slot takes the next prompt). A result's seconds is
  * the job's time since the previous prompt finished, so they add up to the job's time.
  */
-export async function generatePoems(records: PoemRecord[], o: GenerateOptions): Promise<PoemResult[]> {
-  const parallel = Math.max(1, Math.min(o.parallel ?? 8, records.length));
+export async function generatePoems(records: PoemRecord[], options: GenerateOptions): Promise<PoemResult[]> {
+  const o = { ...options, ...defaults(GENERATION_OPTIONS), ...pickOptions(GENERATION_OPTIONS, options) } as GenerateOptions;
+  const parallel = Math.max(1, Math.min(o.parallel!, records.length));
   const runner = await openRunner(o.model, o.adapters ?? [], { device: o.device, nCtx: o.nCtx ?? 1024, nParallel: parallel });
   try {
-    const template = promptTemplate(o.template ?? 'llama2', runner);
+    const template = promptTemplate(o.template!, runner);
     const prompts: Int32Array[] = [];
     for (const r of records) prompts.push(await runner.tokenize(template.prompt(r), { addSpecial: true }));
     const results: PoemResult[] = new Array(records.length);
@@ -66,12 +67,21 @@ export function visible(text: string, stop: string[] = []): string {
   return text.slice(0, at).trimStart().replace(/\uFFFD+$/, '');
 }
 
+/** The reference's results file and results.jsonl beside it. */
+function resultsFiles(file: string) {
+  return { text: file, jsonl: path.join(path.dirname(file), 'results.jsonl') };
+}
+
+/** Throws unless both results files can be written (checked before generating). */
+export function checkResultsFile(file: string): void {
+  for (const f of Object.values(resultsFiles(file))) checkWritable(f, 'results file');
+}
+
 /** The reference's results file (input, then response, per record) and results.jsonl beside it. */
 export function writeResults(file: string, results: PoemResult[]): string {
-  const text = results.map((r) => `${r.input}\n${r.output}\n`).join('\n');
-  const jsonl = path.join(path.dirname(file), 'results.jsonl');
+  const { text, jsonl } = resultsFiles(file);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, text);
+  writeFileAtomic(text, results.map((r) => `${r.input}\n${r.output}\n`).join('\n'));
   writeFileAtomic(jsonl, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return jsonl;
 }

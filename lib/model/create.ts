@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addon, type NativeModelSpec } from '../native/binding.js';
+import { checkWritable } from '../atomic-write.js';
+import { resolveOptions, type OptionTable } from '../options.js';
+
+const pick = (o: CreateModelOptions) => ({ shape: o.shape, type: o.type, seed: o.seed, vocab: o.vocab });
 
 export interface ModelShape {
   arch: 'llama' | 'mistral' | 'qwen2';
@@ -29,6 +33,17 @@ export const SHAPES: Record<string, ModelShape> = {
   '8b-gqa': { arch: 'llama', nLayer: 32, nEmbd: 4096, nFf: 14336, nHead: 32, nHeadKv: 8, vocab: 'llama-bpe' },
 };
 
+export const WEIGHT_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q4_k', 'q5_k', 'q6_k'] as const;
+
+/** The options of `create-model`. */
+export const CREATE_MODEL_OPTIONS = {
+  shape: { type: 'string', choices: Object.keys(SHAPES), default: 'tiny', describe: 'Named shape' },
+  type: { type: 'string', choices: WEIGHT_TYPES, default: 'f32', describe: 'Weight type of the matrices' },
+  vocab: { type: 'string', choices: ['llama-spm', 'llama-bpe', 'qwen2'], describe: "Vocabulary (default: the shape's)" },
+  out: { type: 'string', nonEmpty: true, required: true, describe: 'Output .gguf' },
+  seed: { type: 'int', min: 0, max: 0xffffffff, default: 0, describe: 'Random init seed' },
+} as const satisfies OptionTable;
+
 export interface CreateModelOptions extends Partial<ModelShape> {
   shape?: string; // a key of SHAPES; the other fields override it
   type?: string; // weight type of the matrices: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q5_k q6_k
@@ -46,8 +61,9 @@ export function vocabPath(vocab: string): string {
 
 /** Writes a random-initialized model to `out` (atomically) and returns its size and vocabulary. */
 export async function createModel(out: string, options: CreateModelOptions = {}) {
-  const base = SHAPES[options.shape ?? 'tiny'];
-  if (!base) throw new Error(`unknown shape '${options.shape}' (${Object.keys(SHAPES).join(', ')})`);
+  const { shape: name, type, seed, vocab } = resolveOptions(CREATE_MODEL_OPTIONS, { out, ...pick(options) });
+  checkWritable(out, 'model file');
+  const base = SHAPES[name!]!;
   const shape = { ...base, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ModelShape;
   const spec: NativeModelSpec = {
     arch: shape.arch,
@@ -56,10 +72,10 @@ export async function createModel(out: string, options: CreateModelOptions = {})
     nFf: shape.nFf,
     nHead: shape.nHead,
     nHeadKv: shape.nHeadKv,
-    type: options.type ?? 'f32',
-    seed: options.seed ?? 0,
+    type: type!,
+    seed: seed!,
     outputScale: shape.outputScale ?? 1,
     chatTemplate: options.chatTemplate,
   };
-  return addon().createModel(spec, out, vocabPath(shape.vocab));
+  return addon().createModel(spec, out, vocabPath(vocab ?? shape.vocab));
 }

@@ -96,6 +96,7 @@ export interface NativeTrainer {
   optimizerStep(settings: AdamWSettings): Promise<{ gradNorm: number; step: number }>;
   saveAdapter(path: string): Promise<void>;
   loadAdapter(path: string): Promise<void>;
+  checkAdapter(path: string): Promise<void>; // rejects unless the file holds the adapter as it is now
   saveState(path: string): Promise<void>;
   loadState(path: string): Promise<void>;
   readTensor(name: string): Float32Array;

@@ -1,54 +1,35 @@
-// The training run: records -> tokenized samples -> (packed) micro-batches -> optimizer
-// steps with gradient accumulation, the learning-rate schedule, logging, checkpoints, resume.
-// Defaults are the reference recipe's (../shared/spec/recipe.md).
+// The training run: records -> tokenized samples -> (packed) micro-batches -> optimizer steps
+// with gradient accumulation, the learning-rate schedule, logging, checkpoints, resume.
+// In this order, so a bad input never leaves anything behind: the options are checked
+// (options.ts), the run is planned (data, batches, steps; nothing written), a checkpoint is
+// checked against this run, the model is loaded; only then is the output folder made and the
+// steps taken. Defaults are the reference recipe's (../shared/spec/recipe.md).
 import fs from 'node:fs';
-import path from 'node:path';
-import { loadRecords } from '../data/records.js';
-import { openTrainer, type Batch } from '../engine/trainer.js';
+import { checkRegularFile, loadRecords } from '../data/records.js';
+import { openTrainer, type Batch, type Trainer } from '../engine/trainer.js';
 import { openRunner } from '../generate/runner.js';
-import { learningRate, type SchedulerKind } from './schedule.js';
+import { errorLine } from '../fs-errors.js';
+import { resolveOptions } from '../options.js';
+import { compareSettings, modelFingerprint, readCheckpoint, resumeSettings, restoreCheckpoint, saveCheckpoint, sha256File, type TrainerState } from './checkpoint.js';
+import { TRAIN_OPTIONS, type TrainSettings } from './options.js';
+import { checkRunFolder, RunFolder } from './run-folder.js';
+import { learningRate } from './schedule.js';
 import { countTargets, packBatches, tokenizeSample, type Sample } from './samples.js';
 import { writeReport } from './report.js';
 import { EventWriter } from './tfevents.js';
 import { shuffled } from '../data/shuffle.js';
-import { promptTemplate, TEMPLATES, type TemplateName } from '../data/template.js';
+import { promptTemplate } from '../data/template.js';
 
-export interface TrainOptions {
+export { TRAIN_DEFAULTS } from './options.js';
+
+export interface TrainOptions extends TrainSettings {
   model: string;
   data: string;
   out: string;
-  device?: string;
-  gradientCheckpointing?: boolean; // recompute activations per block (default, as the reference); false: faster, more memory
-  keepBlocks?: number; // with checkpointing: the last N residual blocks (2 per layer) keep their activations
-  epochs?: number;
-  maxSteps?: number; // > 0 overrides epochs
-  lr?: number;
-  lrScheduler?: SchedulerKind;
-  warmupSteps?: number;
-  microBatchSize?: number;
-  gradAccum?: number;
-  maxGradNorm?: number;
-  weightDecay?: number;
-  cutoffLen?: number;
-  loraR?: number;
-  loraAlpha?: number;
-  loraDropout?: number;
-  targetModules?: string[];
-  numTrainData?: number; // the first N records
-  valSetSize?: number; // records split off (after a seeded shuffle) for evaluation; 0 = none
-  evalSteps?: number; // evaluate every N optimizer steps (default: loggingSteps)
-  seed?: number;
-  trainOnPrompt?: boolean;
-  template?: TemplateName; // prompt template: llama2 (the reference's, default), chatml, model
-  packing?: boolean;
-  loggingSteps?: number;
-  saveSteps?: number;
-  saveTotalLimit?: number;
-  resume?: string; // a checkpoint folder of this run
-  overwrite?: boolean;
   signal?: AbortSignal;
   onLog?: (m: MetricsLine) => void;
   onStep?: (p: StepProgress) => void;
+  onNotice?: (line: string) => void; // a line the user should see (a changed schedule on resume)
 }
 
 export interface StepProgress {
@@ -84,66 +65,21 @@ export interface TrainResult {
   aborted: boolean;
 }
 
-export const TRAIN_DEFAULTS = {
-  device: 'auto',
-  gradientCheckpointing: true,
-  keepBlocks: 0,
-  epochs: 1,
-  maxSteps: -1,
-  lr: 3e-4,
-  lrScheduler: 'linear' as SchedulerKind,
-  warmupSteps: 50,
-  microBatchSize: 4,
-  gradAccum: 4,
-  maxGradNorm: 1.0,
-  weightDecay: 0,
-  cutoffLen: 256,
-  loraR: 8,
-  loraAlpha: 16,
-  loraDropout: 0.05,
-  targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-  seed: 42,
-  valSetSize: 0,
-  trainOnPrompt: false,
-  template: 'llama2' as TemplateName,
-  packing: true,
-  loggingSteps: 20,
-  saveSteps: 65,
-  saveTotalLimit: 3,
-  overwrite: false,
-};
+type Resolved = Required<Omit<TrainSettings, 'numTrainData' | 'evalSteps' | 'resume'>> &
+  Pick<TrainSettings, 'numTrainData' | 'evalSteps' | 'resume'> & Omit<TrainOptions, keyof TrainSettings>;
 
-function validate(o: Required<Omit<TrainOptions, 'signal' | 'onLog' | 'onStep' | 'resume' | 'numTrainData' | 'evalSteps'>>) {
-  const positive = { microBatchSize: o.microBatchSize, gradAccum: o.gradAccum, cutoffLen: o.cutoffLen, loraR: o.loraR };
-  for (const [k, v] of Object.entries(positive)) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
-  }
-  if (!(o.lr >= 0) || !Number.isFinite(o.lr)) throw new Error(`the learning rate must be a non-negative number, got ${o.lr}`);
-  if (!(o.epochs > 0) && !(o.maxSteps > 0)) throw new Error('epochs or max steps must be positive');
-  if (!(o.warmupSteps >= 0)) throw new Error(`warmup steps must be >= 0, got ${o.warmupSteps}`);
-  if (!(o.loraDropout >= 0 && o.loraDropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${o.loraDropout}`);
-  if (!TEMPLATES.includes(o.template)) throw new Error(`unknown template '${o.template}' (${TEMPLATES.join(', ')})`);
-  if (!['linear', 'cosine', 'constant'].includes(o.lrScheduler)) throw new Error(`unknown lr scheduler '${o.lrScheduler}'`);
-  if (!Number.isInteger(o.valSetSize) || o.valSetSize < 0) throw new Error(`val set size must be an integer >= 0, got ${o.valSetSize}`);
+/** What the run will do, from its data: no file is written and no model loaded for it. */
+interface Plan {
+  epochBatches: (epoch: number) => Batch[]; // each epoch packs its own shuffle
+  stepsIn: (epoch: number) => number;
+  totalSteps: number;
+  valBatches: Batch[];
+  skippedRecords: number[];
 }
 
-function prepareOut(out: string, overwrite: boolean, resuming: boolean) {
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !overwrite && !resuming) {
-    throw new Error(`output folder '${out}' holds another run; pass --overwrite to replace it`);
-  }
-  if (overwrite && !resuming) fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(path.join(out, 'checkpoints'), { recursive: true });
-}
-
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const o = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as
-    typeof TRAIN_DEFAULTS & TrainOptions;
-  validate(o);
-  if (!fs.existsSync(o.model)) throw new Error(`model file '${o.model}' does not exist`);
+async function plan(o: Resolved): Promise<Plan> {
   let records = loadRecords(o.data);
   if (o.numTrainData !== undefined) records = records.slice(0, o.numTrainData);
-  const resume = o.resume ? JSON.parse(fs.readFileSync(path.join(o.resume, 'trainer_state.json'), 'utf8')) : null;
-
   // Tokenize with the model's own tokenizer (no weights loaded).
   const tok = await openRunner(o.model, [], { vocabOnly: true, device: 'cpu' });
   const samples: Sample[] = [];
@@ -158,144 +94,174 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (skippedRecords.length === samples.length) {
     throw new Error(`every record's prompt reaches the cutoff length ${o.cutoffLen}; raise --cutoff-len`);
   }
-  for (const i of [...skippedRecords].reverse()) samples.splice(i, 1);
-  if (o.valSetSize >= samples.length) {
-    throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${samples.length}`);
-  }
-  prepareOut(o.out, o.overwrite, resume !== null);
-  const pad = tok.eos;
+  const kept = samples.filter((_, i) => !skippedRecords.includes(i));
+  if (o.valSetSize >= kept.length) throw new Error(`val set size ${o.valSetSize} leaves no training records out of ${kept.length}`);
   // The validation split: a seeded shuffle, the last valSetSize samples held out.
-  const order = shuffled(samples, o.seed ^ 0x5eed);
-  const valSamples = order.slice(order.length - o.valSetSize);
-  if (o.valSetSize > 0) samples.splice(0, samples.length, ...order.slice(0, order.length - o.valSetSize));
-  const valBatches = packBatches(valSamples, { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing });
-  const evalEvery = o.evalSteps ?? o.loggingSteps;
-  // Each epoch packs its own shuffle, so epochs may differ in their number of micro-batches.
+  const order = shuffled(kept, o.seed ^ 0x5eed);
+  const train = o.valSetSize > 0 ? order.slice(0, order.length - o.valSetSize) : kept;
+  const pack = (s: Sample[]) => packBatches(s, { rowLen: o.cutoffLen, rows: o.microBatchSize, pad: tok.eos, packing: o.packing });
   const packed: Batch[][] = [];
-  const epochBatches = (epoch: number): Batch[] =>
-    (packed[epoch] ??= packBatches(shuffled(samples, o.seed + epoch), { rowLen: o.cutoffLen, rows: o.microBatchSize, pad, packing: o.packing }));
+  const epochBatches = (epoch: number) => (packed[epoch] ??= pack(shuffled(train, o.seed + epoch)));
   const stepsIn = (epoch: number) => Math.ceil(epochBatches(epoch).length / o.gradAccum);
-  const wholeEpochs = Math.floor(o.epochs);
+  const whole = Math.floor(o.epochs);
   const totalSteps =
     o.maxSteps > 0
       ? o.maxSteps
-      : Array.from({ length: wholeEpochs }, (_, e) => stepsIn(e)).reduce((a, b) => a + b, 0) +
-        Math.ceil((o.epochs - wholeEpochs) * stepsIn(wholeEpochs));
+      : Array.from({ length: whole }, (_, e) => stepsIn(e)).reduce((a, b) => a + b, 0) + Math.ceil((o.epochs - whole) * stepsIn(whole));
+  return { epochBatches, stepsIn, totalSteps, valBatches: pack(order.slice(order.length - o.valSetSize)), skippedRecords };
+}
+
+/** metrics.jsonl, the TensorBoard events and onLog: one line per logged step. */
+class Log {
+  readonly metrics: string;
+  readonly events: EventWriter;
+  #loss = 0;
+  #targets = 0;
+  #tokens = 0;
+  #since = performance.now();
+
+  constructor(folder: RunFolder, resumedAt: number, private readonly onLog?: (m: MetricsLine) => void) {
+    this.metrics = folder.file('metrics.jsonl');
+    // a resumed run keeps the lines of the steps it does not repeat
+    const kept = resumedAt > 0 && fs.existsSync(this.metrics) ? fs.readFileSync(this.metrics, 'utf8').split('\n').filter(Boolean) : [];
+    const before = (l: string) => {
+      try {
+        return JSON.parse(l).step <= resumedAt;
+      } catch {
+        return false; // a line a killed run left half-written
+      }
+    };
+    fs.writeFileSync(this.metrics, kept.filter(before).map((l) => l + '\n').join(''));
+    this.events = new EventWriter(folder.dir);
+  }
+
+  add(loss: number, targets: number, tokens: number): void {
+    this.#loss += loss;
+    this.#targets += targets;
+    this.#tokens += tokens;
+  }
+
+  write(m: Omit<MetricsLine, 'loss' | 'tokens_per_sec' | 'target_tokens'>): void {
+    const line: MetricsLine = {
+      ...m,
+      loss: this.#loss / Math.max(1, this.#targets),
+      tokens_per_sec: Math.round(this.#tokens / ((performance.now() - this.#since) / 1000)),
+      target_tokens: this.#targets,
+    };
+    fs.appendFileSync(this.metrics, JSON.stringify(line) + '\n');
+    const evalLoss: Record<string, number> = line.eval_loss !== undefined ? { eval_loss: line.eval_loss } : {};
+    this.events.scalars(line.step, { loss: line.loss, lr: line.lr, grad_norm: line.grad_norm, ...evalLoss });
+    this.onLog?.(line);
+    this.#loss = this.#targets = this.#tokens = 0;
+    this.#since = performance.now();
+  }
+
+  lines(): MetricsLine[] {
+    return fs.readFileSync(this.metrics, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);
+  }
+}
+
+/** One optimizer step's micro-batches, forward and backward, HF loss normalization. */
+async function accumulate(trainer: Trainer, group: Batch[]) {
+  const counts = group.map(countTargets);
+  const targets = counts.reduce((a, b) => a + b, 0);
+  let loss = 0;
+  let tokens = 0;
+  let padding = 0;
+  for (let k = 0; k < group.length; k++) {
+    if (counts[k] === 0) continue;
+    const r = await trainer.trainMicroBatch(group[k]!, { lossScale: counts[k]! / targets });
+    loss += r.loss * r.targets;
+    tokens += r.tokens;
+    padding += group[k]!.segments.filter((s) => s < 0).length;
+  }
+  return { loss, targets, tokens, padding };
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { signal, onLog, onStep, onNotice, ...given } = options;
+  for (const k of ['model', 'data', 'out'] as const) if (given[k] === undefined) throw new Error(`--${k} is required`);
+  const o = { ...resolveOptions(TRAIN_OPTIONS, given), signal, onLog, onStep, onNotice } as Resolved;
+  checkRegularFile(o.model, 'model file');
+  const checkpoint = o.resume ? readCheckpoint(o.resume) : undefined;
+  const p = await plan(o);
+  const identity: TrainerState = {
+    global_step: 0, total_steps: p.totalSteps, settings: resumeSettings(o), data_sha256: sha256File(o.data), model_fingerprint: modelFingerprint(o.model),
+  };
+  const notices = checkpoint ? compareSettings(checkpoint, identity, o.newSchedule) : [];
+  const folderPlan = { overwrite: o.overwrite, resuming: checkpoint !== undefined, inputs: [o.model, o.data, ...(o.resume ? [o.resume] : [])] };
+  checkRunFolder(o.out, folderPlan);
 
   const trainer = await openTrainer(
     o.model,
     { rank: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targets: o.targetModules, seed: o.seed },
     { device: o.device, checkpointing: o.gradientCheckpointing, keepBlocks: o.keepBlocks },
   );
-  const metricsPath = path.join(o.out, 'metrics.jsonl');
-  let step = 0;
-  if (resume) {
-    await trainer.loadState(path.join(o.resume!, 'optimizer.gguf'));
-    step = resume.global_step;
-    const kept = fs.existsSync(metricsPath) ? fs.readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean) : [];
-    fs.writeFileSync(metricsPath, kept.filter((l) => JSON.parse(l).step <= step).map((l) => l + '\n').join(''));
-  } else {
-    fs.writeFileSync(metricsPath, '');
-  }
-
-  const events = new EventWriter(o.out);
-  let tokens = 0;
-  let padding = 0;
-  let windowLoss = 0;
-  let windowTargets = 0;
-  let windowStart = performance.now();
-  let windowTokens = 0;
-  let lastLoss = NaN;
-  let aborted = false;
-  const runStart = performance.now();
-  const startStep = step;
-  let runTokens = 0;
   try {
-    for (let epoch = 0, epochStart = 0; step < totalSteps; epochStart += stepsIn(epoch), epoch++) {
-      if (epochStart + stepsIn(epoch) <= step) continue; // resuming: a whole epoch already taken
-      const batches = epochBatches(epoch);
-      for (let first = 0; first < batches.length && step < totalSteps; first += o.gradAccum) {
-        if (epochStart + first / o.gradAccum < step) continue; // resuming: steps already taken
-        if (o.signal?.aborted) {
-          aborted = true;
-          break;
-        }
-        const group = batches.slice(first, first + o.gradAccum);
-        const counts = group.map(countTargets);
-        const n = counts.reduce((a, b) => a + b, 0);
-        let stepLoss = 0;
-        for (let k = 0; k < group.length; k++) {
-          if (counts[k] === 0) continue;
-          const r = await trainer.trainMicroBatch(group[k]!, { lossScale: counts[k]! / n });
-          stepLoss += r.loss * r.targets;
-          tokens += r.tokens;
-          windowTokens += r.tokens;
-          padding += group[k]!.segments.filter((s) => s < 0).length;
-        }
-        const lr = learningRate(step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps, kind: o.lrScheduler });
-        const { gradNorm } = await trainer.optimizerStep({ lr, maxGradNorm: o.maxGradNorm, weightDecay: o.weightDecay });
-        step++;
-        windowLoss += stepLoss;
-        windowTargets += n;
-        lastLoss = n > 0 ? stepLoss / n : NaN;
-        runTokens += group.reduce((a, b) => a + b.tokens.length, 0);
-        const elapsed = (performance.now() - runStart) / 1000;
-        o.onStep?.({
-          step,
-          totalSteps,
-          loss: lastLoss,
-          lr,
-          tokensPerSec: Math.round(runTokens / elapsed),
-          etaSeconds: (elapsed / (step - startStep)) * (totalSteps - step),
-        });
-        const evalLoss = valBatches.length > 0 && (step % evalEvery === 0 || step === totalSteps) ? await evaluate(trainer, valBatches) : undefined;
-        if (step % o.loggingSteps === 0 || step === totalSteps || evalLoss !== undefined) {
-          const secs = (performance.now() - windowStart) / 1000;
-          const m: MetricsLine = {
-            step,
-            epoch: +(epoch + Math.min(1, (first + o.gradAccum) / batches.length)).toFixed(4),
-            loss: windowLoss / Math.max(1, windowTargets),
-            lr,
-            grad_norm: gradNorm,
-            tokens_per_sec: Math.round(windowTokens / secs),
-            target_tokens: windowTargets,
-            ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}),
-          };
-          fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-          events.scalars(step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
-          o.onLog?.(m);
-          windowLoss = windowTargets = windowTokens = 0;
-          windowStart = performance.now();
-        }
-        if (step % o.saveSteps === 0) await saveCheckpoint(trainer, o.out, step, o.saveTotalLimit);
-      }
-      if (aborted) break;
+    if (checkpoint) await restoreCheckpoint(trainer, checkpoint);
+    for (const n of notices) o.onNotice?.(n);
+    const folder = new RunFolder(o.out, folderPlan);
+    try {
+      return await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0);
+    } catch (e) {
+      folder.failed();
+      throw new Error(errorLine(e, folder.dir));
     }
-    if (aborted) await saveCheckpoint(trainer, o.out, step, o.saveTotalLimit);
-    const adapter = path.join(o.out, 'adapter.gguf');
-    await trainer.saveAdapter(adapter);
-    const lines = fs.readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);
-    const { signal: _s, onLog: _l, onStep: _p, ...settings } = o;
-    writeReport(path.join(o.out, 'report.html'), lines, { ...settings, totalSteps });
-    return {
-      steps: step,
-      finalLoss: lastLoss,
-      adapter,
-      metrics: metricsPath,
-      events: events.file,
-      report: path.join(o.out, 'report.html'),
-      tokens,
-      paddingFraction: tokens ? padding / tokens : 0,
-      skippedRecords,
-      aborted,
-    };
   } finally {
     await trainer.dispose();
   }
 }
 
+async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number): Promise<TrainResult> {
+  const log = new Log(folder, startStep, o.onLog);
+  const evalEvery = o.evalSteps ?? o.loggingSteps;
+  const checkpoint = (step: number) => saveCheckpoint(trainer, folder.checkpoints, { ...identity, global_step: step }, o.saveTotalLimit);
+  let [step, tokens, padding, lastLoss, aborted, runTokens] = [startStep, 0, 0, NaN, false, 0];
+  const runStart = performance.now();
+  for (let epoch = 0, epochStart = 0; step < p.totalSteps && !aborted; epochStart += p.stepsIn(epoch), epoch++) {
+    if (epochStart + p.stepsIn(epoch) <= step) continue; // resuming: a whole epoch already taken
+    const batches = p.epochBatches(epoch);
+    for (let first = Math.max(0, step - epochStart) * o.gradAccum; first < batches.length && step < p.totalSteps; first += o.gradAccum) {
+      if (o.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const group = batches.slice(first, first + o.gradAccum);
+      const r = await accumulate(trainer, group);
+      const lr = learningRate(step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: p.totalSteps, kind: o.lrScheduler });
+      const { gradNorm } = await trainer.optimizerStep({ lr, maxGradNorm: o.maxGradNorm, weightDecay: o.weightDecay });
+      step++;
+      [tokens, padding, lastLoss] = [tokens + r.tokens, padding + r.padding, r.targets > 0 ? r.loss / r.targets : NaN];
+      log.add(r.loss, r.targets, r.tokens);
+      runTokens += group.reduce((a, b) => a + b.tokens.length, 0);
+      const elapsed = (performance.now() - runStart) / 1000;
+      o.onStep?.({
+        step, totalSteps: p.totalSteps, loss: lastLoss, lr,
+        tokensPerSec: Math.round(runTokens / elapsed), etaSeconds: (elapsed / (step - startStep)) * (p.totalSteps - step),
+      });
+      const evalLoss = p.valBatches.length > 0 && (step % evalEvery === 0 || step === p.totalSteps) ? await validationLoss(trainer, p.valBatches) : undefined;
+      if (step % o.loggingSteps === 0 || step === p.totalSteps || evalLoss !== undefined) {
+        const epochAt = +(epoch + Math.min(1, (first + o.gradAccum) / batches.length)).toFixed(4);
+        log.write({ step, epoch: epochAt, lr, grad_norm: gradNorm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
+      }
+      if (step % o.saveSteps === 0) await checkpoint(step);
+    }
+  }
+  if (aborted && step === startStep) throw new Error('interrupted before the first step; nothing was saved');
+  if (aborted) await checkpoint(step);
+  const adapter = folder.file('adapter.gguf');
+  await trainer.saveAdapter(adapter);
+  const report = folder.file('report.html');
+  const { signal: _s, onLog: _l, onStep: _p, onNotice: _n, ...settings } = o;
+  writeReport(report, log.lines(), { ...settings, totalSteps: p.totalSteps });
+  return {
+    steps: step, finalLoss: lastLoss, adapter, metrics: log.metrics, events: log.events.file, report,
+    tokens, paddingFraction: tokens ? padding / tokens : 0, skippedRecords: p.skippedRecords, aborted,
+  };
+}
+
 /** Mean loss over the target tokens of the validation batches (no dropout, no gradients). */
-async function evaluate(trainer: Awaited<ReturnType<typeof openTrainer>>, batches: Batch[]): Promise<number> {
+async function validationLoss(trainer: Trainer, batches: Batch[]): Promise<number> {
   let sum = 0;
   let n = 0;
   for (const b of batches) {
@@ -304,27 +270,4 @@ async function evaluate(trainer: Awaited<ReturnType<typeof openTrainer>>, batche
     n += r.targets;
   }
   return sum / Math.max(1, n);
-}
-
-async function saveCheckpoint(
-  trainer: Awaited<ReturnType<typeof openTrainer>>,
-  out: string,
-  step: number,
-  keep: number,
-): Promise<void> {
-  const root = path.join(out, 'checkpoints');
-  const dir = path.join(root, `checkpoint-${step}`);
-  const tmp = `${dir}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  await trainer.saveAdapter(path.join(tmp, 'adapter.gguf'));
-  await trainer.saveState(path.join(tmp, 'optimizer.gguf'));
-  fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({ global_step: step }) + '\n');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
-  const all = fs
-    .readdirSync(root)
-    .filter((d) => /^checkpoint-\d+$/.test(d))
-    .sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]));
-  for (const d of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(path.join(root, d), { recursive: true, force: true });
 }

@@ -75,6 +75,7 @@ void TrainerWrap::Register(Napi::Env env, Napi::Object exports) {
                                       InstanceMethod("optimizerStep", &TrainerWrap::OptimizerStep),
                                       InstanceMethod("saveAdapter", &TrainerWrap::SaveAdapter),
                                       InstanceMethod("loadAdapter", &TrainerWrap::LoadAdapter),
+                                      InstanceMethod("checkAdapter", &TrainerWrap::CheckAdapter),
                                       InstanceMethod("saveState", &TrainerWrap::SaveState),
                                       InstanceMethod("loadState", &TrainerWrap::LoadState),
                                       InstanceMethod("readTensor", &TrainerWrap::ReadTensor),
@@ -189,6 +190,7 @@ Napi::Value TrainerWrap::OptimizerStep(const Napi::CallbackInfo & info) {
     }
 TANG_FILE_METHOD(SaveAdapter, save_adapter)
 TANG_FILE_METHOD(LoadAdapter, load_adapter)
+TANG_FILE_METHOD(CheckAdapter, check_adapter)
 TANG_FILE_METHOD(SaveState, save_state)
 TANG_FILE_METHOD(LoadState, load_state)
 #undef TANG_FILE_METHOD

@@ -27,6 +27,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Value OptimizerStep(const Napi::CallbackInfo & info);
     Napi::Value SaveAdapter(const Napi::CallbackInfo & info);
     Napi::Value LoadAdapter(const Napi::CallbackInfo & info);
+    Napi::Value CheckAdapter(const Napi::CallbackInfo & info);
     Napi::Value SaveState(const Napi::CallbackInfo & info);
     Napi::Value LoadState(const Napi::CallbackInfo & info);
     Napi::Value ReadTensor(const Napi::CallbackInfo & info);

@@ -1,6 +1,7 @@
 #include "adapter_file.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "atomic_file.h"
@@ -37,8 +38,8 @@ struct LoadedGguf {
     ggml_context_ptr ctx;  // tensor data in host memory
 };
 
-LoadedGguf read_gguf(const std::string & path) {
-    inspect_gguf(path);  // existence, magic, truncation: clear errors first
+LoadedGguf read_gguf(const std::string & path, const std::string & what) {
+    inspect_gguf(path, what);  // existence, magic, truncation: clear errors first
     ggml_context * data = nullptr;
     gguf_init_params p = {/*no_alloc =*/false, /*ctx =*/&data};
     LoadedGguf r;
@@ -55,20 +56,28 @@ int64_t get_i64(const gguf_context * g, const char * key, const std::string & pa
     return gguf_get_val_i64(g, id);
 }
 
-// Copies the named host tensor into dst after checking it exists with dst's shape and type.
-void load_into(const LoadedGguf & f, const std::string & path, ggml_tensor * dst, const std::string & name) {
-    ggml_tensor * src = ggml_get_tensor(f.ctx.get(), name.c_str());
+// The named host tensor of f after checking it exists with dst's shape and type and holds
+// only finite values.
+const ggml_tensor * checked_tensor(const LoadedGguf & f, const std::string & path, const ggml_tensor * dst,
+                                   const std::string & name) {
+    const ggml_tensor * src = ggml_get_tensor(f.ctx.get(), name.c_str());
     require(src != nullptr, "'" + path + "' lacks the tensor " + name);
     require(src->type == GGML_TYPE_F32, "'" + path + "': tensor " + name + " must be f32");
-    require(ggml_are_same_shape(src, dst), "'" + path + "': tensor " + name + " has shape [" +
-                                               std::to_string(src->ne[0]) + ", " + std::to_string(src->ne[1]) +
-                                               "], this model and rank need [" + std::to_string(dst->ne[0]) + ", " +
-                                               std::to_string(dst->ne[1]) + "] (adapter for another base model?)");
-    const float * v = (const float *) src->data;
-    for (int64_t i = 0; i < ggml_nelements(src); ++i) {
-        require(std::isfinite(v[i]), "'" + path + "': tensor " + name + " holds a non-finite value");
+    if (!ggml_are_same_shape(src, dst)) {
+        throw Error("'" + path + "': tensor " + name + " has shape [" + std::to_string(src->ne[0]) + ", " +
+                    std::to_string(src->ne[1]) + "], this model and rank need [" + std::to_string(dst->ne[0]) + ", " +
+                    std::to_string(dst->ne[1]) + "] (adapter for another base model?)");
     }
-    ggml_backend_tensor_set(dst, src->data, 0, ggml_nbytes(dst));
+    const float * v = (const float *) src->data;
+    bool finite = true;
+    for (int64_t i = 0; i < ggml_nelements(src); ++i) finite = finite && std::isfinite(v[i]);
+    require(finite, "'" + path + "': tensor " + name + " holds a non-finite value");
+    return src;
+}
+
+// Copies the named host tensor, checked, into dst.
+void load_into(const LoadedGguf & f, const std::string & path, ggml_tensor * dst, const std::string & name) {
+    ggml_backend_tensor_set(dst, checked_tensor(f, path, dst, name)->data, 0, ggml_nbytes(dst));
 }
 
 void check_tensor_count(const LoadedGguf & f, const std::string & path, size_t expected) {
@@ -98,9 +107,12 @@ void write_adapter_gguf(const std::string & path, const Hparams & hp, const Lora
     write_gguf(path, g.get(), ts);
 }
 
-void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter & lora) {
+namespace {
+
+// An adapter file's header checked against the trainer's base and LoRA config.
+LoadedGguf open_adapter(const std::string & path, const Hparams & hp, const LoraAdapter & lora) {
     log_init();
-    LoadedGguf f = read_gguf(path);
+    LoadedGguf f = read_gguf(path, "adapter file");
     const gguf_context * g = f.gguf.get();
     require(meta_str(g, "general.type") == "adapter" && meta_str(g, "adapter.type") == "lora",
             "'" + path + "' is not a LoRA adapter GGUF");
@@ -111,9 +123,54 @@ void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter
     require(alpha == lora.cfg.alpha, "'" + path + "' has LoRA alpha " + std::to_string(alpha) +
                                          ", the trainer is configured with " + std::to_string(lora.cfg.alpha));
     check_tensor_count(f, path, 2 * lora.pairs.size());
+    return f;
+}
+
+}  // namespace
+
+void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter & lora) {
+    LoadedGguf f = open_adapter(path, hp, lora);
     for (LoraPair & lp : lora.pairs) {
         load_into(f, path, lp.a, lp.a->name);
         load_into(f, path, lp.b, lp.b->name);
+    }
+}
+
+void check_adapter_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora) {
+    LoadedGguf f = open_adapter(path, hp, lora);
+    for (const LoraPair & lp : lora.pairs) {
+        for (const ggml_tensor * t : {lp.a, lp.b}) {
+            const std::vector<float> now = LoraAdapter::read(t);
+            require(std::memcmp(checked_tensor(f, path, t, t->name)->data, now.data(), ggml_nbytes(t)) == 0,
+                    "'" + path + "' is not the adapter of this state: tensor " + t->name + " differs");
+        }
+    }
+}
+
+void check_lora_file(const std::string & path) {
+    log_init();
+    LoadedGguf f = read_gguf(path, "adapter file");
+    const gguf_context * g = f.gguf.get();
+    require(meta_str(g, "general.type") == "adapter" && meta_str(g, "adapter.type") == "lora",
+            "'" + path + "' is not a LoRA adapter GGUF");
+    const float alpha = meta_f32(g, "adapter.lora.alpha", 0.0f);
+    require(std::isfinite(alpha), "'" + path + "': adapter.lora.alpha is not a finite number");
+    require(gguf_get_n_tensors(g) > 0, "'" + path + "' holds no LoRA tensors");
+    std::vector<float> row;
+    for (int64_t i = 0; i < gguf_get_n_tensors(g); ++i) {
+        const ggml_tensor * t = ggml_get_tensor(f.ctx.get(), gguf_get_tensor_name(g, i));
+        const auto * traits = ggml_get_type_traits(t->type);
+        require(traits->to_float != nullptr || t->type == GGML_TYPE_F32,
+                "'" + path + "': tensor " + t->name + " has type " + ggml_type_name(t->type) + ", not a weight type");
+        row.resize((size_t) t->ne[0]);
+        bool finite = true;
+        for (int64_t r = 0; r < ggml_nrows(t) && finite; ++r) {
+            const char * src = (const char *) t->data + r * t->nb[1];
+            if (t->type == GGML_TYPE_F32) std::memcpy(row.data(), src, row.size() * sizeof(float));
+            else traits->to_float(src, row.data(), t->ne[0]);
+            for (float v : row) finite = finite && std::isfinite(v);
+        }
+        require(finite, "'" + path + "': tensor " + t->name + " holds a non-finite value");
     }
 }
 
@@ -139,7 +196,7 @@ void write_state_gguf(const std::string & path, const Hparams & hp, const LoraAd
 void read_state_gguf(const std::string & path, const Hparams & hp, LoraAdapter & lora, int64_t & step,
                      int64_t & micro) {
     log_init();
-    LoadedGguf f = read_gguf(path);
+    LoadedGguf f = read_gguf(path, "optimizer state file");
     const gguf_context * g = f.gguf.get();
     require(meta_str(g, "general.type") == "tang-lora-state", "'" + path + "' is not a tang-lora optimizer state file");
     require(meta_str(g, "general.architecture") == hp.arch &&

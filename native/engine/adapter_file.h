@@ -18,6 +18,13 @@ namespace tang {
 
 void write_adapter_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora);
 void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter & lora);
+// Throws unless the adapter file holds exactly the adapter's current A and B (a checkpoint's
+// adapter against its optimizer state).
+void check_adapter_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora);
+
+// Throws unless the file is a LoRA adapter GGUF of finite alpha and at least one tensor, every
+// value finite: checked before libllama applies an adapter (it would give NaN logits).
+void check_lora_file(const std::string & path);
 
 void write_state_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora, int64_t step,
                       int64_t micro);

@@ -32,12 +32,12 @@ void check_header(const std::string & path, uint64_t size) {
 
 }  // namespace
 
-GgufSummary inspect_gguf(const std::string & path) {
+GgufSummary inspect_gguf(const std::string & path, const std::string & what) {
     log_init();
     namespace fs = std::filesystem;
     std::error_code ec;
     const auto status = fs::status(path, ec);
-    require(!ec && fs::exists(status), "model file '" + path + "' does not exist");
+    require(!ec && fs::exists(status), what + " '" + path + "' does not exist");
     require(fs::is_regular_file(status), "'" + path + "' is not a regular file");
 
     GgufSummary s;

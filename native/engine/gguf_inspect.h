@@ -29,6 +29,7 @@ struct GgufSummary {
     std::map<std::string, int64_t> tensor_types;  // ggml type name -> tensor count
 };
 
-GgufSummary inspect_gguf(const std::string & path);
+// `what` names the file in errors ("model file", "adapter file", ...).
+GgufSummary inspect_gguf(const std::string & path, const std::string & what = "model file");
 
 }  // namespace tang

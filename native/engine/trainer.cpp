@@ -333,6 +333,8 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
 
 void Trainer::load_adapter(const std::string & path) { read_adapter_gguf(path, model_->hp, *lora_); }
 
+void Trainer::check_adapter(const std::string & path) const { check_adapter_gguf(path, model_->hp, *lora_); }
+
 void Trainer::save_adapter(const std::string & path) const { write_adapter_gguf(path, model_->hp, *lora_); }
 
 void Trainer::save_state(const std::string & path) const { write_state_gguf(path, model_->hp, *lora_, step_, micro_); }

@@ -70,6 +70,7 @@ class Trainer {
     std::vector<float> logits(const MicroBatch & b, int64_t & n_vocab);  // (n_vocab, every token)
 
     void load_adapter(const std::string & path);  // replaces A and B
+    void check_adapter(const std::string & path) const;  // throws unless the file holds A and B as they are
     void save_adapter(const std::string & path) const;
     void save_state(const std::string & path) const;
     void load_state(const std::string & path);

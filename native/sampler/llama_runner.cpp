@@ -1,10 +1,12 @@
 #include "llama_runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
 
+#include "adapter_file.h"
 #include "errors.h"
 #include "gguf_inspect.h"
 #include "llama.h"
@@ -12,6 +14,8 @@
 #include "ngram_ban.h"
 
 namespace tang {
+
+constexpr float kMaxAdapterScale = 100.0f;
 
 LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<AdapterRef> & adapters,
                          const RunnerOptions & opt) : n_ctx_(opt.n_ctx), n_parallel_(opt.n_parallel) {
@@ -21,7 +25,11 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     // Every check that can fail before the model is loaded: after, a throw would leak it.
     inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
     require(!opt.vocab_only || adapters.empty(), "a tokenizer-only runner takes no adapters");
-    for (const AdapterRef & a : adapters) inspect_gguf(a.path);
+    for (const AdapterRef & a : adapters) {
+        check_lora_file(a.path);
+        require(std::isfinite(a.scale) && std::fabs(a.scale) <= kMaxAdapterScale,
+                "adapter scale must be a number from -100 to 100, got " + std::to_string(a.scale) + " for '" + a.path + "'");
+    }
     static std::once_flag once;
     std::call_once(once, [] { llama_backend_init(); });
 

@@ -1,6 +1,8 @@
 #include "quantize.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <unistd.h>
 
@@ -41,6 +43,9 @@ void quantize_model(const std::string & in, const std::string & out, const std::
     p.ftype = ft->ftype;
     p.nthread = n_threads;
     const std::string tmp = out + ".tmp-" + std::to_string(getpid());
+    FILE * probe = std::fopen(tmp.c_str(), "wb");  // libllama would only say "basic_ios::clear"
+    require(probe != nullptr, "cannot write '" + out + "': " + std::strerror(errno));
+    std::fclose(probe);
     clear_log_error();
     if (llama_model_quantize(in.c_str(), tmp.c_str(), &p) != 0) {
         std::remove(tmp.c_str());

@@ -1,0 +1,36 @@
+// Every command of the `tang-lora` CLI and the one parser over them: main.ts runs it; the tests
+// parse with it (handlers replaced) to walk every flag --help lists.
+import yargs, { type CommandModule } from 'yargs';
+import { CREATE_MODEL_OPTIONS, DATA_OPTIONS, GENERATION_OPTIONS, QUANTIZE_OPTIONS, TRAIN_OPTIONS, type OptionTable } from '../index.js';
+import { createModelCommand } from './create-model.js';
+import { dataCommand } from './data.js';
+import { demoCommand, DEMO_OPTIONS } from './demo.js';
+import { evalCommand } from './eval.js';
+import { generateCommand } from './generate.js';
+import { infoCommand } from './info.js';
+import { inspectCommand } from './inspect.js';
+import { joinNoFlags } from './options.js';
+import { quantizeCommand } from './quantize.js';
+import { trainCommand } from './train.js';
+
+export const COMMANDS: CommandModule<any, any>[] = [
+  infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, generateCommand, evalCommand, dataCommand, demoCommand,
+];
+
+/** The option tables each command's flags come from. */
+export const COMMAND_TABLES: Record<string, OptionTable[]> = {
+  train: [TRAIN_OPTIONS],
+  'create-model': [CREATE_MODEL_OPTIONS],
+  quantize: [QUANTIZE_OPTIONS],
+  generate: [GENERATION_OPTIONS],
+  eval: [GENERATION_OPTIONS],
+  data: [DATA_OPTIONS],
+  demo: [DEMO_OPTIONS],
+};
+
+/** The parser of `argv` (without node and the script), over `commands`. */
+export function parser(argv: string[], commands = COMMANDS) {
+  let y = yargs(joinNoFlags(argv, Object.values(COMMAND_TABLES).flat())).scriptName('tang-lora');
+  for (const c of commands) y = y.command(c);
+  return y.demandCommand(1, 'Name a command (see --help)').strict().help();
+}

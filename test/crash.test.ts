@@ -1,0 +1,85 @@
+// kill -9 at random moments (seeded), checkpoint writes and pruning included: every
+// checkpoint left resumes to the adapter an uninterrupted run ends with, byte for byte, and no
+// temporary file of a killed run survives the next start.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { device, runCli } from './helpers/cli.js';
+import { makeFixtureModel } from './helpers/fixture-models.js';
+import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+
+const dir = scratchDir('crash');
+const data = path.join(repoRoot, 'test', 'data', 'tang-32.json');
+const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+const STEPS = 8;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** Starts train; kills it with SIGKILL `delayMs` after it logs step `atStep`; resolves when it is gone. */
+function killDuring(args: string[], atStep: number, delayMs: number): Promise<void> {
+  const child = spawn(process.execPath, [cliPath, 'train', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let armed = false;
+  child.stdout.on('data', (b: Buffer) => {
+    if (!armed && new RegExp(`^step ${atStep} `, 'm').test(b.toString())) {
+      armed = true;
+      setTimeout(() => child.kill('SIGKILL'), delayMs);
+    }
+  });
+  return new Promise((res) => child.on('close', () => res()));
+}
+
+const checkpoints = (out: string) =>
+  fs.existsSync(path.join(out, 'checkpoints'))
+    ? fs.readdirSync(path.join(out, 'checkpoints')).filter((d) => /^checkpoint-\d+$/.test(d)).sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)))
+    : [];
+const temps = (out: string) => [out, path.join(out, 'checkpoints')].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d) : []).filter((f) => /\.tmp-\d+$/.test(f)));
+
+test('every checkpoint a kill -9 leaves resumes to the uninterrupted adapter; no temporary file survives the next start', async (t) => {
+  const model = await makeFixtureModel(dir, 'f32');
+  const args = (out: string) => ['--model', model, '--data', data, '--out', out, '--device', device, '--micro-batch-size', '2', '--grad-accum', '2',
+    '--warmup-steps', '2', '--lr', '1e-2', '--max-steps', String(STEPS), '--logging-steps', '1', '--save-steps', '1', '--save-total-limit', '2'];
+  const whole = path.join(dir, 'whole');
+  assert.equal(runCli('train', ...args(whole)).status, 0);
+  const want = sha(path.join(whole, 'adapter.gguf'));
+
+  const seed = 20261201;
+  const rand = rng(seed);
+  const out = path.join(dir, 'killed');
+  const left = new Set<string>();
+  let kills = 0;
+  for (let round = 0; round < 12 && !fs.existsSync(path.join(out, 'adapter.gguf')); round++) {
+    const done = checkpoints(out);
+    const last = done.at(-1);
+    const resume = last ? ['--resume', path.join(out, 'checkpoints', last)] : [];
+    const from = last ? Number(last.slice(11)) : 0;
+    if (from >= STEPS - 1 || round === 11) {
+      const r = runCli('train', ...args(out), ...resume);
+      assert.equal(r.status, 0, r.stderr);
+      break;
+    }
+    if (!last && round > 0) fs.rmSync(out, { recursive: true, force: true }); // killed before its first checkpoint: start over
+    await killDuring([...args(out), ...resume], from + 1 + Math.floor(rand() * 2), Math.floor(rand() * 120));
+    kills++;
+    for (const c of checkpoints(out)) left.add(sha(path.join(out, 'checkpoints', c, 'optimizer.gguf')) + ' ' + c);
+    // every complete checkpoint left now resumes to the uninterrupted adapter
+    for (const c of checkpoints(out)) {
+      const copy = path.join(dir, `copy-${round}-${c}`);
+      fs.cpSync(out, copy, { recursive: true });
+      const r = runCli('train', ...args(copy), '--resume', path.join(copy, 'checkpoints', c));
+      assert.equal(r.status, 0, `${c} after kill ${kills}: ${r.stderr}`);
+      assert.equal(sha(path.join(copy, 'adapter.gguf')), want, `resumed from ${c} after kill ${kills}: the same adapter`);
+      assert.deepEqual(temps(copy), [], `no temporary file after resuming from ${c}`);
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  }
+  t.diagnostic(`seed ${seed}: ${kills} kills, ${left.size} checkpoints checked`);
+  assert.ok(kills >= 3 && left.size >= 3, `${kills} kills, ${left.size} checkpoints`);
+  assert.equal(sha(path.join(out, 'adapter.gguf')), want);
+  assert.deepEqual(temps(out), []);
+});
