@@ -12,4 +12,10 @@ start=$(date +%s)
 node scripts/build-addon.mjs
 echo "gpu-check: CUDA build (${CMAKE_CUDA_ARCHITECTURES:-80;86;89;90}) took $(( $(date +%s) - start )) s"
 node -e "import('./dist/lib/native/binding.js').then(m => { if (!m.addon().build.cuda) { console.error('gpu-check: the addon was not built with CUDA'); process.exit(1); } })"
+# our CUDA kernels alone against float64 CPU references (native/dev)
+ggml=native/vendor/llama.cpp/ggml libs=build/cmake/llama.cpp/ggml/src
+arch=${CMAKE_CUDA_ARCHITECTURES:-90}; arch=${arch%%;*}; arch=${arch%%-*}
+nvcc -std=c++17 -O2 -arch="sm_$arch" -I$ggml/include -I$ggml/src -I$ggml/src/ggml-cuda -o build/mul_mat_narrow_check \
+  native/dev/mul_mat_narrow_check.cu $libs/ggml-cuda/libggml-cuda.a $libs/libggml-base.a -lcublas -lcuda
+build/mul_mat_narrow_check
 TANG_LORA_DEVICE=cuda TANG_LORA_EXPECT_CUDA=1 npm test
