@@ -106,6 +106,13 @@ test('a damaged checkpoint is refused naming the file, and nothing is written (d
     assertFails(runCli('train', ...args, '--resume', d), 1, re, name);
     assert.deepEqual(snapshot(out), before, `${name}: nothing written`);
   }
+  // killed after the last step's checkpoint, before the adapter: the resume only writes it
+  const adapter = path.join(out, 'adapter.gguf');
+  const want = sha(adapter);
+  fs.rmSync(adapter);
+  const r = runCli('train', ...args, '--resume', ckpt(4));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(sha(adapter), want);
 });
 
 test('--resume refuses settings that change the data or the past steps, and a new schedule without --new-schedule (defect 4)', async () => {

@@ -10,8 +10,13 @@ import { FIXTURE_TYPES, makeFixtureModel } from './helpers/fixture-models.js';
 import { scratchDir } from './helpers/paths.js';
 
 const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
-// CPU: the issue's 1e-4. CUDA: both sides run f32 matmuls on TF32 tensor cores, in different kernels.
-const TOL = device === 'cpu' ? 1e-4 : 2e-3;
+// Logits of the two sides, max |a - b| / max |b|. CPU: the issue's 1e-4 (measured <= 2.2e-7, AMX
+// included). CUDA, f32 base: both sides run f32 matmuls on TF32 tensor cores, in different
+// kernels. CUDA, quantized base: libllama multiplies the weights with 8-bit quantized
+// activations (MMQ), the engine expands them to bf16 (patch 0001): two approximations, 7.5e-3
+// apart on the H200 (q8_0 and q4_0).
+const approximate = (type: string) => device !== 'cpu' && type !== 'f32';
+const tolerance = (type: string) => (device === 'cpu' ? 1e-4 : approximate(type) ? 2e-2 : 2e-3);
 const dir = scratchDir('infer');
 const seq = Int32Array.from({ length: 40 }, (_, i) => 3 + ((i * 104729 + 17) % 31990));
 
@@ -47,8 +52,8 @@ for (const type of FIXTURE_TYPES) test(`a trained adapter gives libllama the eng
   const e = maxRelError(mine.data, theirs);
   const moved = maxRelError(plain, theirs);
   t.diagnostic(`engine vs libllama logits: max rel error ${e.toExponential(2)} (the adapter moves them by ${moved.toExponential(2)})`);
-  assert.ok(moved > 100 * e, 'the adapter changes the logits far more than the two sides differ');
-  assert.ok(e <= TOL, `max rel error ${e}`);
+  assert.ok(moved > 10 * tolerance(type), 'the adapter changes the logits far more than the two sides may differ');
+  assert.ok(e <= tolerance(type), `max rel error ${e}`);
 });
 
 for (const type of FIXTURE_TYPES) test(`libllama's greedy decoding follows the engine's argmax on a ${type} base on ${device}`, async () => {
@@ -68,11 +73,19 @@ for (const type of FIXTURE_TYPES) test(`libllama's greedy decoding follows the e
   const all = Int32Array.from([...prompt, ...out]);
   const { nVocab, data } = await trainer.logits({ rows: 1, tokens: all, segments: new Int32Array(all.length) });
   await trainer.dispose();
+  // libllama's token is the engine's argmax or, where the two sides' products are different
+  // approximations (see tolerance()), within twice their difference of it: a near tie.
   for (let i = 0; i < out.length; i++) {
     const row = data.subarray((prompt.length - 1 + i) * nVocab, (prompt.length + i) * nVocab);
     let best = 0;
-    for (let v = 1; v < nVocab; v++) if (row[v]! > row[best]!) best = v;
-    assert.equal(best, out[i], `step ${i}: engine argmax ${best}, libllama chose ${out[i]}`);
+    let scale = 0;
+    for (let v = 0; v < nVocab; v++) {
+      if (row[v]! > row[best]!) best = v;
+      scale = Math.max(scale, Math.abs(row[v]!));
+    }
+    const gap = row[best]! - row[out[i]!]!;
+    assert.ok(best === out[i] || (approximate(type) && gap <= 2 * tolerance(type) * scale),
+      `step ${i}: engine argmax ${best}, libllama chose ${out[i]} (${gap} below it)`);
   }
 });
 

@@ -134,8 +134,8 @@ export function compareSettings(c: Checkpoint, now: TrainerState, newSchedule: b
   if (changed.length > 0 && !newSchedule) {
     throw new Error(`--resume: the schedule differs from checkpoint '${c.dir}' (${changed.join(', ')}); pass --new-schedule to continue with it`);
   }
-  if (c.state.global_step >= now.total_steps) {
-    throw new Error(`--resume: checkpoint '${c.dir}' is at step ${c.state.global_step} of a run of ${now.total_steps} steps: nothing is left to train`);
+  if (c.state.global_step > now.total_steps) {
+    throw new Error(`--resume: checkpoint '${c.dir}' is at step ${c.state.global_step}, past this run's ${now.total_steps} steps`);
   }
   return changed.map((x) => `resuming with a changed schedule (${x}): the run is no longer the same as an uninterrupted one`);
 }
