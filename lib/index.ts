@@ -1,8 +1,9 @@
 // The public API of tang-lora.
 export { info, inspect } from './system.js';
-export type { DeviceInfo, GgufSummary, SystemInfo } from './system.js';
+export { buildFromSource } from './native/build.js';
+export type { DeviceInfo, GgufSummary, LoadedAddon, SystemInfo } from './system.js';
 export { createModel, CREATE_MODEL_OPTIONS, SHAPES, WEIGHT_TYPES, type CreateModelOptions, type ModelShape } from './model/create.js';
-export { openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
+export { countTargets, openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
 export type { AdamWSettings, MicroBatchStats, TrainerInfo } from './engine/trainer.js';
 export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingOptions } from './generate/runner.js';
 export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type MetricsLine, type StepProgress } from './train/train.js';
@@ -16,7 +17,7 @@ export { quantize, QUANTIZE_OPTIONS, QUANT_TYPES } from './model/quantize.js';
 export { generatePoems, writeResults, checkResultsFile, type PoemResult, type GenerateOptions } from './generate/poems.js';
 export { evaluate, checkEvalFile, scorePoems, readResults, type EvalRun, type EvalSummary, type ScoredPoem } from './eval/evaluate.js';
 export { chrF, charAccuracy, exactLines, checkForm, verses, type FormCheck } from './eval/score.js';
-export { buildTangDataset, DATA_OPTIONS, writeTangDataset, type TangDatasetOptions } from './data/dataset.js';
+export { buildTangDataset, DATA_OPTIONS, demoDataset, writeTangDataset, type TangDatasetOptions } from './data/dataset.js';
 export { loadTangCorpus, FirstLineIndex, type TangPoem } from './data/corpus.js';
 export type { GenerateEvents } from './generate/runner.js';
 export { llama2Prompt, chatmlPrompt, promptTemplate, TEMPLATES, TANG_INSTRUCTION, type TemplateName, type PoemRecord, type PromptTemplate } from './data/template.js';

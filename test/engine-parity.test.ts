@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openTrainer, type Batch, type Trainer } from '../lib/index.js';
-import { countTargets } from '../lib/train/samples.js';
+import { countTargets } from '../lib/index.js';
 import { cosine, maxRelError, relError } from './helpers/compare.js';
 import { FIXTURE_TYPES, makeFixtureModel, sha256File, type FixtureType } from './helpers/fixture-models.js';
 import { expectCuda, repoRoot, scratchDir } from './helpers/paths.js';

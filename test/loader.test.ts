@@ -15,7 +15,7 @@ test('the built addon loads and exposes the typed surface', () => {
 test('a missing addon is one clear sentence', () => {
   const missing = path.join(scratchDir('loader'), 'nope.node');
   assert.throws(() => loadAddonFrom(missing), (e: Error) => {
-    assert.match(e.message, /native addon not found at .*nope\.node; run `npm install`/);
+    assert.match(e.message, /native addon not found at .*nope\.node; run `npx tang-lora build`/);
     assert.doesNotMatch(e.message, /\n/);
     return true;
   });

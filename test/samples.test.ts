@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chatmlPrompt, llama2Prompt, promptTemplate } from '../lib/data/template.js';
 import { createModel, openRunner } from '../lib/index.js';
-import { countTargets, packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
+import { packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
+import { countTargets } from '../lib/index.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { repoRoot, scratchDir } from './helpers/paths.js';
 

@@ -2,6 +2,7 @@
 // parse with it (handlers replaced) to walk every flag --help lists.
 import yargs, { type CommandModule } from 'yargs';
 import { CREATE_MODEL_OPTIONS, DATA_OPTIONS, GENERATION_OPTIONS, QUANTIZE_OPTIONS, TRAIN_OPTIONS, type OptionTable } from '../index.js';
+import { buildCommand } from './build.js';
 import { createModelCommand } from './create-model.js';
 import { dataCommand } from './data.js';
 import { demoCommand, DEMO_OPTIONS } from './demo.js';
@@ -15,6 +16,7 @@ import { trainCommand } from './train.js';
 
 export const COMMANDS: CommandModule<any, any>[] = [
   infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, generateCommand, evalCommand, dataCommand, demoCommand,
+  buildCommand,
 ];
 
 /** The option tables each command's flags come from. */

@@ -1,11 +1,11 @@
 // `tang-lora demo`: the whole job in under two minutes on a CPU, nothing to download. Creates the
-// `small` random model, builds 16 Tang samples from the corpus, trains a LoRA until it knows
-// them, and shows completions before and after.
+// `small` random model, takes the 16 Tang poems shipped with tang-lora, trains a LoRA until it
+// knows them, and shows completions before and after.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { buildTangDataset, createModel, generatePoems, train, writeTangDataset, type OptionTable } from '../index.js';
+import { createModel, demoDataset, generatePoems, train, writeTangDataset, type OptionTable } from '../index.js';
 import { addOptions, readOptions } from './options.js';
 
 export const DEMO_OPTIONS = {
@@ -26,8 +26,8 @@ export const demoCommand: CommandModule<object, Record<string, unknown>> = {
     console.log(`tang-lora demo in ${dir}`);
     console.log('1. a random 4-layer model (d=128, q8_0, the Llama-2 vocabulary)');
     await createModel(model, { shape: 'small', type: 'q8_0', seed: 1 });
-    console.log('2. 16 Tang poems from the chinese-poetry corpus');
-    const data = buildTangDataset({ train: 16, test: 0, seed: 1 });
+    console.log('2. 16 Tang poems (from the chinese-poetry corpus, shipped with tang-lora)');
+    const data = demoDataset();
     const files = writeTangDataset(path.join(dir, 'data'), data);
     const shown = data.train.slice(0, 3);
     const complete = (adapters: { path: string }[]) =>

@@ -1,5 +1,5 @@
-// `tang-lora info`: the llama.cpp commit, compiled backends, devices, and the CPU backend's
-// extensions and AMX kernels (in use, or why not).
+// `tang-lora info`: which addon was loaded and why, the llama.cpp commit, compiled backends,
+// devices, and the CPU backend's extensions and AMX kernels (in use, or why not).
 import type { CommandModule } from 'yargs';
 import { info } from '../index.js';
 import { bytes } from './format.js';
@@ -18,6 +18,7 @@ export const infoCommand: CommandModule<object, Args> = {
       console.log(JSON.stringify(s, null, 2));
       return;
     }
+    console.log(`addon      ${s.addon.file} (${s.addon.variant}: ${s.addon.why})`);
     console.log(`llama.cpp  ${s.llamaCppCommit}`);
     console.log(`backends   ${s.backends.join(', ')}`);
     for (const d of s.devices) {

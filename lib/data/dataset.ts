@@ -2,6 +2,8 @@
 // record shape: instruction, input = the first line, output = the rest of the poem.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadRecords } from './records.js';
 import { hanOnly, loadTangCorpus, type TangPoem } from './corpus.js';
 import { shuffled } from './shuffle.js';
 import { TANG_INSTRUCTION, type PoemRecord } from './template.js';
@@ -53,6 +55,13 @@ export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecor
     test: picked.slice(0, nTest).map(({ paragraphs }) => ({ instruction: TANG_INSTRUCTION, input: paragraphs[0]! })),
     train: picked.slice(nTest).map(record),
   };
+}
+
+/** The 16 poems the demo trains on, shipped with tang-lora (no corpus needed): data/tang-demo-16.json,
+ * the training records buildTangDataset({ train: 16, test: 0, seed: 1 }) gives. */
+export function demoDataset(): { train: PoemRecord[]; test: PoemRecord[] } {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'data', 'tang-demo-16.json');
+  return { train: loadRecords(file), test: [] };
 }
 
 /** Writes train.json and test.json into `dir` (each atomically); returns their paths. */

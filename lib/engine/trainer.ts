@@ -103,6 +103,12 @@ export class Trainer implements AsyncDisposable {
   }
 }
 
+/** The positions of a batch the loss scores: those whose next token, in the same sample, has a
+ * label (the engine's own rule; train() weighs micro-batches by it, as the HF Trainer). */
+export function countTargets(b: Pick<Batch, 'rows' | 'labels' | 'segments'>): number {
+  return addon().countTargets(b.rows, b.labels, b.segments);
+}
+
 /** Loads a GGUF base model onto a device and attaches a fresh LoRA adapter (peft's init). */
 export async function openTrainer(model: string, lora: LoraConfig = {}, options: TrainerOptions = {}): Promise<Trainer> {
   if (typeof model !== 'string' || !model) throw new Error('openTrainer: a model path is required');

@@ -51,11 +51,13 @@ export interface CreateModelOptions extends Partial<ModelShape> {
   chatTemplate?: string; // written as tokenizer.chat_template
 }
 
-const vendorModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'vendor', 'llama.cpp', 'models');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** A vocabulary GGUF: shipped in vocab/ (a packed tang-lora), else the vendored llama.cpp tree. */
 export function vocabPath(vocab: string): string {
-  const file = path.join(vendorModels, `ggml-vocab-${vocab}.gguf`);
-  if (!fs.existsSync(file)) throw new Error(`vocabulary '${vocab}' not found at ${file} (run npm install)`);
+  const name = `ggml-vocab-${vocab}.gguf`;
+  const file = [path.join(root, 'vocab', name), path.join(root, 'native', 'vendor', 'llama.cpp', 'models', name)].find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`vocabulary '${vocab}' not found in ${path.join(root, 'vocab')} or the vendored llama.cpp (run npm install)`);
   return file;
 }
 

@@ -66,13 +66,3 @@ export function packBatches(samples: Sample[], { rowLen, rows, pad, packing = tr
   }
   return batches;
 }
-
-/** Target tokens of a batch: positions whose next token, in the same sample, has a label. */
-export function countTargets(b: Batch): number {
-  let n = 0;
-  const len = b.tokens.length / b.rows;
-  for (let i = 0; i + 1 < b.tokens.length; i++) {
-    if ((i + 1) % len !== 0 && b.segments[i]! >= 0 && b.segments[i + 1] === b.segments[i] && b.labels[i + 1] !== -100) n++;
-  }
-  return n;
-}

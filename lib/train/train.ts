@@ -6,7 +6,7 @@
 // steps taken. Defaults are the reference recipe's (../shared/spec/recipe.md).
 import fs from 'node:fs';
 import { checkRegularFile, loadRecords } from '../data/records.js';
-import { openTrainer, type Batch, type Trainer } from '../engine/trainer.js';
+import { countTargets, openTrainer, type Batch, type Trainer } from '../engine/trainer.js';
 import { openRunner } from '../generate/runner.js';
 import { errorLine } from '../fs-errors.js';
 import { resolveOptions } from '../options.js';
@@ -14,7 +14,7 @@ import { compareSettings, modelFingerprint, readCheckpoint, resumeSettings, rest
 import { TRAIN_OPTIONS, type TrainSettings } from './options.js';
 import { checkRunFolder, RunFolder } from './run-folder.js';
 import { learningRate } from './schedule.js';
-import { countTargets, packBatches, tokenizeSample, type Sample } from './samples.js';
+import { packBatches, tokenizeSample, type Sample } from './samples.js';
 import { writeReport } from './report.js';
 import { EventWriter } from './tfevents.js';
 import { shuffled } from '../data/shuffle.js';

@@ -53,6 +53,15 @@ BatchArgs batch_args(const Napi::CallbackInfo & info, size_t at) {
             arg_int32_array(info, at + 3, "segments")};
 }
 
+// countTargets(rows, labels, segments): the positions the loss scores (the engine's rule).
+Napi::Value CountTargets(const Napi::CallbackInfo & info) {
+    const double rows = arg_number(info, 0, "rows");
+    const std::vector<int32_t> labels = arg_int32_array(info, 1, "labels");
+    const std::vector<int32_t> segments = arg_int32_array(info, 2, "segments");
+    const int64_t n = on_js_thread(info.Env(), [&] { return tang::count_targets((int64_t) rows, labels, segments); });
+    return Napi::Number::New(info.Env(), (double) n);
+}
+
 Napi::Value stats_to_js(Napi::Env env, const tang::MicroBatchResult & r) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("loss", r.loss);
@@ -83,6 +92,7 @@ void TrainerWrap::Register(Napi::Env env, Napi::Object exports) {
                                       InstanceMethod("dispose", &TrainerWrap::Dispose)});
     g_constructor = new Napi::FunctionReference(Napi::Persistent(cls));
     exports.Set("openTrainer", Napi::Function::New(env, &TrainerWrap::Open, "openTrainer"));
+    exports.Set("countTargets", Napi::Function::New(env, CountTargets, "countTargets"));
 }
 
 TrainerWrap::TrainerWrap(const Napi::CallbackInfo & info)

@@ -32,6 +32,9 @@ struct MicroBatch {
     int64_t n_targets() const { return (int64_t) target_rows.size(); }
 };
 
+// The number of scored positions (targets) of such arrays, without building the rest.
+int64_t count_targets(int64_t rows, const std::vector<int32_t> & labels, const std::vector<int32_t> & segments);
+
 // Validates the caller's arrays against the vocabulary and fills the derived fields.
 // Throws tang::Error naming the first problem.
 MicroBatch make_micro_batch(int64_t rows, std::vector<int32_t> tokens, std::vector<int32_t> labels,

@@ -143,7 +143,7 @@ std::string LlamaRunner::chat_prompt(const std::string & system, const std::stri
 void LlamaRunner::decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits) {
     require(ctx_ != nullptr, "this runner was opened for its tokenizer only");
     const int64_t nv = n_vocab();
-    for (int32_t t : tokens) require(t >= 0 && t < nv, "token id " + std::to_string(t) + " is outside the vocabulary");
+    for (int32_t t : tokens) require(t >= 0 && t < nv, [&] { return "token id " + std::to_string(t) + " is outside the vocabulary"; });
     require(pos0 + (int64_t) tokens.size() <= n_ctx_, "the sequence does not fit the context of " + std::to_string(n_ctx_) + " tokens");
     llama_batch b = llama_batch_init((int32_t) tokens.size(), 0, 1);
     for (size_t i = 0; i < tokens.size(); ++i) {
@@ -209,7 +209,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
         require(!prompts[i].empty(), "prompt " + std::to_string(i) + " is empty");
         require((int64_t) prompts[i].size() + p.max_new_tokens <= n_ctx_,
                 "prompt " + std::to_string(i) + " and max_new_tokens do not fit the context of " + std::to_string(n_ctx_));
-        for (int32_t t : prompts[i]) require(t >= 0 && t < n_vocab(), "token id outside the vocabulary in prompt " + std::to_string(i));
+        for (int32_t t : prompts[i]) require(t >= 0 && t < n_vocab(), [&] { return "token id outside the vocabulary in prompt " + std::to_string(i); });
     }
     struct Slot {
         size_t prompt = SIZE_MAX;  // SIZE_MAX: idle

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Builds one prebuilt platform package of tang-lora and checks it:
+//   npm run prebuild -- --variant cpu|cuda12|cuda13 --out <dir>
+// writes <dir>/tang-lora-linux-x64[-cudaNN]-<version>.tgz: the package @tang-lora/linux-x64[-cudaNN]
+// with one self-contained tang_lora.node (portable AVX2-baseline CPU code, static libstdc++, the
+// user's CUDA runtime found through RUNPATH; libcuda is the driver's), tang_probe.node (the
+// driver probe the loader asks first) and build-info.json. Then it checks the libraries the
+// addon needs against an allow list, its highest GLIBC symbol version, the CUDA architectures
+// in it (cuobjdump) and the tarball's size, and fails if a check fails. The same sources give
+// the same package: fixed flags, build paths mapped out of the binary, npm pack's fixed dates.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { cmakeBuild, findCuda, root, step, writeBuildInfo } from './build-addon.mjs';
+
+// SASS per architecture, and PTX of the newest for later GPUs (CUDA 12 before 12.8 has no sm_120).
+const VARIANTS = {
+  cpu: { cuda: null, archs: null },
+  cuda12: { cuda: 12, archs: '80-real;86-real;89-real;90' },
+  cuda13: { cuda: 13, archs: '80-real;86-real;89-real;90-real;120' },
+};
+const GLIBC_MAX = '2.34'; // Ubuntu 22.04, Debian 12, RHEL 9 and later
+const MAX_TARBALL = 256 << 20; // well under what the npm registry takes
+const allowedLibs = (cuda) => [
+  'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2',
+  ...(cuda ? ['libcuda.so.1', `libcudart.so.${cuda}`, `libcublas.so.${cuda}`, `libcublasLt.so.${cuda}`] : []),
+];
+
+const args = yargs(hideBin(process.argv))
+  .option('variant', { type: 'string', demandOption: true, choices: Object.keys(VARIANTS) })
+  .option('out', { type: 'string', demandOption: true, describe: 'Folder for the package tarball' })
+  .strict()
+  .parseSync();
+const variant = VARIANTS[args.variant];
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const name = `@tang-lora/linux-x64${variant.cuda ? `-cuda${variant.cuda}` : ''}`;
+const fail = (what) => {
+  console.error(`prebuild ${args.variant}: ${what}`);
+  process.exit(1);
+};
+if (process.platform !== 'linux' || process.arch !== 'x64') fail('platform packages are built on linux-x64');
+
+const cuda = variant.cuda ? findCuda() : null;
+if (variant.cuda && cuda?.major !== variant.cuda) fail(`needs a CUDA ${variant.cuda} toolkit with nvcc and cuBLAS (found ${cuda ? `CUDA ${cuda.major}` : 'none'}; set CUDA_PATH)`);
+
+step(process.execPath, [path.join(root, 'scripts', 'vendor.mjs')]);
+const work = path.resolve(root, 'build', `prebuild-${args.variant}`);
+const staging = path.join(work, 'package');
+const defs = {
+  TANG_LORA_CUDA: cuda ? 'ON' : 'OFF',
+  TANG_LORA_NATIVE: 'OFF',
+  TANG_LORA_PREBUILT: 'ON',
+  TANG_LORA_OUTPUT_DIR: staging,
+  CMAKE_BUILD_TYPE: 'Release',
+  // the AVX2 baseline, named (ggml turns these off by itself when SOURCE_DATE_EPOCH is set)
+  GGML_SSE42: 'ON', GGML_AVX: 'ON', GGML_AVX2: 'ON', GGML_FMA: 'ON', GGML_F16C: 'ON', GGML_BMI2: 'ON',
+  CMAKE_C_FLAGS: `-ffile-prefix-map=${root}=.`,
+  CMAKE_CXX_FLAGS: `-ffile-prefix-map=${root}=.`,
+  ...(cuda ? { CMAKE_CUDA_COMPILER: cuda.nvcc, CMAKE_CUDA_ARCHITECTURES: variant.archs } : {}),
+};
+fs.rmSync(staging, { recursive: true, force: true });
+cmakeBuild(path.join(work, 'cmake'), defs);
+const addon = path.join(staging, 'tang_lora.node');
+
+// What the binary needs and holds.
+const tool = (cmd, a) => execFileSync(cmd, a, { encoding: 'utf8', maxBuffer: 1 << 28 });
+const needed = [...tool('readelf', ['-d', addon]).matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((m) => m[1]);
+const extra = needed.filter((l) => !allowedLibs(variant.cuda).includes(l));
+if (extra.length) fail(`tang_lora.node needs libraries outside the allow list: ${extra.join(', ')}`);
+const glibcs = [...tool('objdump', ['-T', addon]).matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+const [gMaj, gMin] = glibcs.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a), [2, 0]);
+const glibc = `${gMaj}.${gMin}`;
+const [wMaj, wMin] = GLIBC_MAX.split('.').map(Number);
+if (gMaj > wMaj || (gMaj === wMaj && gMin > wMin)) fail(`tang_lora.node needs GLIBC ${glibc}, above the floor ${GLIBC_MAX}`);
+let architectures = null;
+if (cuda) {
+  const list = (flag) => [...tool('cuobjdump', [flag, addon]).matchAll(/sm_(\d+)/g)].map((m) => Number(m[1]));
+  const sass = [...new Set(list('--list-elf'))].sort((a, b) => a - b);
+  const ptx = [...new Set(list('--list-ptx'))].sort((a, b) => a - b);
+  const wantSass = variant.archs.split(';').map((a) => Number(a.replace('-real', '')));
+  const wantPtx = variant.archs.split(';').filter((a) => !a.includes('-real')).map(Number);
+  if (wantSass.some((a) => !sass.includes(a)) || wantPtx.some((a) => !ptx.includes(a))) {
+    fail(`tang_lora.node holds SASS ${sass.join(',')} and PTX ${ptx.join(',')}; wanted SASS ${wantSass.join(',')} and PTX ${wantPtx.join(',')}`);
+  }
+  architectures = { sass, ptx };
+}
+const info = writeBuildInfo(addon, args.variant, { cudaVersion: cuda ? cuda.major : null, architectures, glibc, neededLibraries: needed });
+
+fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify({
+  name,
+  version: pkg.version,
+  description: `tang-lora's prebuilt addon for linux-x64${cuda ? ` with CUDA ${cuda.major}` : ''} (an optional dependency of tang-lora)`,
+  license: pkg.license,
+  os: ['linux'],
+  cpu: ['x64'],
+  libc: ['glibc'],
+  files: ['tang_lora.node', 'tang_probe.node', 'build-info.json'],
+}, null, 2) + '\n');
+fs.mkdirSync(args.out, { recursive: true });
+const tgz = tool('npm', ['pack', staging, '--pack-destination', path.resolve(args.out), '--silent']).trim().split('\n').pop();
+const size = fs.statSync(path.join(args.out, tgz)).size;
+if (size > MAX_TARBALL) fail(`${tgz} is ${(size / 2 ** 20).toFixed(0)} MiB, over ${MAX_TARBALL >> 20} MiB`);
+console.log(JSON.stringify({ package: name, tarball: path.join(args.out, tgz), sizeMiB: +(size / 2 ** 20).toFixed(1), ...info }));
