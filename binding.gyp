@@ -13,7 +13,7 @@
           "inputs": [
             "<(module_root_dir)/CMakeLists.txt",
             "<!@(node -p \"require('fs').readdirSync('native/addon').map(f => 'native/addon/' + f).join(' ')\")",
-            "<!@(node -p \"require('fs').readdirSync('native/engine').map(f => 'native/engine/' + f).join(' ')\")"
+            "<!@(node -p \"['common', 'engine', 'model', 'sampler'].flatMap(d => require('fs').readdirSync('native/' + d).map(f => 'native/' + d + '/' + f)).join(' ')\")"
           ],
           "outputs": ["<(module_root_dir)/build/Release/tang_lora.node"],
           "action": ["node", "<(module_root_dir)/scripts/build-addon.mjs"]

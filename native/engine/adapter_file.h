@@ -22,10 +22,6 @@ void read_adapter_gguf(const std::string & path, const Hparams & hp, LoraAdapter
 // adapter against its optimizer state).
 void check_adapter_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora);
 
-// Throws unless the file is a LoRA adapter GGUF of finite alpha and at least one tensor, every
-// value finite: checked before libllama applies an adapter (it would give NaN logits).
-void check_lora_file(const std::string & path);
-
 void write_state_gguf(const std::string & path, const Hparams & hp, const LoraAdapter & lora, int64_t step,
                       int64_t micro);
 void read_state_gguf(const std::string & path, const Hparams & hp, LoraAdapter & lora, int64_t & step,

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "errors.h"
-#include "random_model.h"
+#include "rng.h"
 
 namespace tang {
 

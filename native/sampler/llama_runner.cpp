@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include "adapter_file.h"
+#include "device.h"
 #include "errors.h"
 #include "gguf_inspect.h"
 #include "llama.h"
@@ -17,12 +17,40 @@ namespace tang {
 
 constexpr float kMaxAdapterScale = 100.0f;
 
+namespace {
+
+// A llama_batch that frees itself (llama-cpp.h has owning pointers for everything else).
+class Batch {
+  public:
+    explicit Batch(int32_t capacity) : b_(llama_batch_init(capacity, 0, 1)) {}
+    ~Batch() { llama_batch_free(b_); }
+    Batch(const Batch &) = delete;
+    Batch & operator=(const Batch &) = delete;
+
+    int32_t add(int32_t token, int32_t pos, int32_t seq, bool logits) {  // returns the token's index
+        const int32_t i = b_.n_tokens++;
+        b_.token[i] = token;
+        b_.pos[i] = pos;
+        b_.n_seq_id[i] = 1;
+        b_.seq_id[i][0] = seq;
+        b_.logits[i] = logits;
+        return i;
+    }
+    void clear() { b_.n_tokens = 0; }
+    llama_batch get() const { return b_; }
+
+  private:
+    llama_batch b_;
+};
+
+}  // namespace
+
 LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<AdapterRef> & adapters,
                          const RunnerOptions & opt) : n_ctx_(opt.n_ctx), n_parallel_(opt.n_parallel) {
     log_init();
     require(opt.n_ctx >= 16 && opt.n_ctx <= (1 << 20), "context size must be from 16 to 1048576 tokens");
     require(opt.n_parallel >= 1 && opt.n_parallel <= 256, "parallel sequences must be from 1 to 256");
-    // Every check that can fail before the model is loaded: after, a throw would leak it.
+    // Every check of the inputs before anything is loaded (the owning pointers free what was).
     inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
     require(!opt.vocab_only || adapters.empty(), "a tokenizer-only runner takes no adapters");
     for (const AdapterRef & a : adapters) {
@@ -33,15 +61,9 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     static std::once_flag once;
     std::call_once(once, [] { llama_backend_init(); });
 
-    ggml_backend_dev_t gpu = nullptr;
-    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
-        ggml_backend_dev_t d = ggml_backend_dev_get(i);
-        if (!gpu && ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU) gpu = d;
-    }
-    require(opt.device == "cpu" || opt.device == "auto" || gpu != nullptr,
-            "device '" + opt.device + "' requested but this build of tang-lora has no GPU device");
-    const bool use_gpu = gpu && opt.device != "cpu";
-    ggml_backend_dev_t devices[2] = {use_gpu ? gpu : nullptr, nullptr};
+    ggml_backend_dev_t dev = pick_device(opt.device);
+    const bool use_gpu = !is_cpu(dev);
+    ggml_backend_dev_t devices[2] = {use_gpu ? dev : nullptr, nullptr};
 
     llama_model_params mp = llama_model_default_params();
     mp.devices = devices;
@@ -52,7 +74,7 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     const char * no_repack = std::getenv("TANG_LORA_NO_REPACK");
     mp.use_extra_bufts = !(no_repack && std::string(no_repack) == "1");
     clear_log_error();
-    model_ = llama_model_load_from_file(model_path.c_str(), mp);
+    model_.reset(llama_model_load_from_file(model_path.c_str(), mp));
     require(model_ != nullptr, "libllama cannot load '" + model_path + "'" +
                                    (last_log_error().empty() ? "" : ": " + last_log_error()));
 
@@ -60,13 +82,11 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     std::vector<float> scales;
     for (const AdapterRef & a : adapters) {
         clear_log_error();
-        llama_adapter_lora * ad = llama_adapter_lora_init(model_, a.path.c_str());
-        if (!ad) {
+        adapters_.emplace_back(llama_adapter_lora_init(model_.get(), a.path.c_str()));
+        if (!adapters_.back()) {
             const std::string why = last_log_error();
-            llama_model_free(model_);
             throw Error("cannot apply adapter '" + a.path + "' to '" + model_path + "'" + (why.empty() ? "" : ": " + why));
         }
-        adapters_.push_back(ad);
         scales.push_back(a.scale);
     }
 
@@ -84,25 +104,21 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.no_perf = true;
-    ctx_ = llama_init_from_model(model_, cp);
-    if (!ctx_) {
-        llama_model_free(model_);
-        throw Error("libllama cannot create a context for '" + model_path + "'");
-    }
-    if (!adapters_.empty()) llama_set_adapters_lora(ctx_, adapters_.data(), adapters_.size(), scales.data());
+    ctx_.reset(llama_init_from_model(model_.get(), cp));
+    require(ctx_ != nullptr, "libllama cannot create a context for '" + model_path + "'");
+    std::vector<llama_adapter_lora *> applied;
+    for (const llama_adapter_lora_ptr & a : adapters_) applied.push_back(a.get());
+    if (!applied.empty()) llama_set_adapters_lora(ctx_.get(), applied.data(), applied.size(), scales.data());
 }
 
-LlamaRunner::~LlamaRunner() {
-    if (ctx_) llama_free(ctx_);
-    if (model_) llama_model_free(model_);  // frees its adapters too
-}
+LlamaRunner::~LlamaRunner() = default;
 
-int64_t LlamaRunner::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
+int64_t LlamaRunner::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_.get())); }
 
-int32_t LlamaRunner::eos() const { return llama_vocab_eos(llama_model_get_vocab(model_)); }
+int32_t LlamaRunner::eos() const { return llama_vocab_eos(llama_model_get_vocab(model_.get())); }
 
 std::vector<int32_t> LlamaRunner::tokenize(const std::string & text, bool add_special) const {
-    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    const llama_vocab * vocab = llama_model_get_vocab(model_.get());
     std::vector<int32_t> out(text.size() + 8);
     int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, true);
     if (n < 0) {
@@ -115,7 +131,7 @@ std::vector<int32_t> LlamaRunner::tokenize(const std::string & text, bool add_sp
 }
 
 std::string LlamaRunner::detokenize(const std::vector<int32_t> & tokens) const {
-    const llama_vocab * vocab = llama_model_get_vocab(model_);
+    const llama_vocab * vocab = llama_model_get_vocab(model_.get());
     std::string out(tokens.size() * 8 + 16, '\0');
     int32_t n = llama_detokenize(vocab, tokens.data(), (int32_t) tokens.size(), out.data(), (int32_t) out.size(), true, false);
     if (n < 0) {
@@ -127,7 +143,7 @@ std::string LlamaRunner::detokenize(const std::vector<int32_t> & tokens) const {
 }
 
 std::string LlamaRunner::chat_prompt(const std::string & system, const std::string & user) const {
-    const char * tmpl = llama_model_chat_template(model_, nullptr);
+    const char * tmpl = llama_model_chat_template(model_.get(), nullptr);
     require(tmpl != nullptr, "the model has no chat template (tokenizer.chat_template); use the llama2 or chatml template");
     const llama_chat_message msgs[2] = {{"system", system.c_str()}, {"user", user.c_str()}};
     std::vector<char> buf(1024 + 2 * (system.size() + user.size()));
@@ -145,28 +161,20 @@ void LlamaRunner::decode(const std::vector<int32_t> & tokens, int32_t pos0, bool
     const int64_t nv = n_vocab();
     for (int32_t t : tokens) require(t >= 0 && t < nv, [&] { return "token id " + std::to_string(t) + " is outside the vocabulary"; });
     require(pos0 + (int64_t) tokens.size() <= n_ctx_, "the sequence does not fit the context of " + std::to_string(n_ctx_) + " tokens");
-    llama_batch b = llama_batch_init((int32_t) tokens.size(), 0, 1);
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        b.token[i] = tokens[i];
-        b.pos[i] = pos0 + (int32_t) i;
-        b.n_seq_id[i] = 1;
-        b.seq_id[i][0] = 0;
-        b.logits[i] = all_logits || i + 1 == tokens.size();
-    }
-    b.n_tokens = (int32_t) tokens.size();
-    const int32_t rc = llama_decode(ctx_, b);
-    llama_batch_free(b);
+    Batch b((int32_t) tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], pos0 + (int32_t) i, 0, all_logits || i + 1 == tokens.size());
+    const int32_t rc = llama_decode(ctx_.get(), b.get());
     require(rc == 0, "llama_decode failed (" + std::to_string(rc) + ")");
 }
 
 std::vector<float> LlamaRunner::logits(const std::vector<int32_t> & tokens) {
     require(!tokens.empty(), "no tokens to evaluate");
-    llama_memory_clear(llama_get_memory(ctx_), true);
+    llama_memory_clear(llama_get_memory(ctx_.get()), true);
     decode(tokens, 0, true);
     const int64_t nv = n_vocab();
     std::vector<float> out(tokens.size() * (size_t) nv);
     for (size_t i = 0; i < tokens.size(); ++i) {
-        const float * l = llama_get_logits_ith(ctx_, (int32_t) i);
+        const float * l = llama_get_logits_ith(ctx_.get(), (int32_t) i);
         std::copy(l, l + nv, out.begin() + (int64_t) i * nv);
     }
     return out;
@@ -183,8 +191,9 @@ void LlamaRunner::validate(const SamplingParams & p) const {
     for (const std::string & x : p.stop) require(!x.empty(), "stop strings must not be empty");
 }
 
-llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
-    llama_sampler * chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+llama_sampler_ptr LlamaRunner::make_chain(const SamplingParams & p) const {
+    llama_sampler_ptr owner(llama_sampler_chain_init(llama_sampler_chain_default_params()));
+    llama_sampler * chain = owner.get();
     if (p.repeat_penalty != 1.0f) {
         llama_sampler_chain_add(chain, llama_sampler_init_penalties((int32_t) n_vocab(), n_ctx_, p.repeat_penalty, 0, 0));
     }
@@ -198,7 +207,7 @@ llama_sampler * LlamaRunner::make_chain(const SamplingParams & p) const {
     } else {
         llama_sampler_chain_add(chain, llama_sampler_init_greedy());
     }
-    return chain;
+    return owner;
 }
 
 std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
@@ -213,7 +222,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
     }
     struct Slot {
         size_t prompt = SIZE_MAX;  // SIZE_MAX: idle
-        llama_sampler * chain = nullptr;
+        llama_sampler_ptr chain;
         int32_t pos = 0;
         int32_t batch_index = -1;  // where its logits are in the current batch
         std::vector<int32_t> out;
@@ -221,27 +230,10 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
     };
     std::vector<Slot> slots((size_t) n_parallel_);
     std::vector<std::vector<int32_t>> results(prompts.size());
-    struct FreeAll {
-        std::vector<Slot> & s;
-        ~FreeAll() { for (Slot & x : s) if (x.chain) llama_sampler_free(x.chain); }
-    } free_all{slots};
-    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_t mem = llama_get_memory(ctx_.get());
     llama_memory_clear(mem, true);
-    const llama_vocab * vocab = llama_model_get_vocab(model_);
-    llama_batch batch = llama_batch_init(n_ctx_ * n_parallel_, 0, 1);
-    struct FreeBatch {
-        llama_batch & b;
-        ~FreeBatch() { llama_batch_free(b); }
-    } free_batch{batch};
-    auto add = [&](int32_t token, int32_t pos, int32_t seq, bool logits) {
-        const int32_t i = batch.n_tokens++;
-        batch.token[i] = token;
-        batch.pos[i] = pos;
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = seq;
-        batch.logits[i] = logits;
-        return i;
-    };
+    const llama_vocab * vocab = llama_model_get_vocab(model_.get());
+    Batch batch(n_ctx_ * n_parallel_);
     auto stopped = [&](Slot & s, llama_token t) {
         if (p.stop.empty()) return false;
         char piece[256];
@@ -257,7 +249,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
     size_t next = 0, finished = 0;
     while (finished < prompts.size()) {
         if (hooks.cancel && hooks.cancel->load()) throw Error("generation cancelled");
-        batch.n_tokens = 0;
+        batch.clear();
         for (size_t k = 0; k < slots.size(); ++k) {
             Slot & s = slots[k];
             if (s.prompt == SIZE_MAX && next < prompts.size()) {  // start the next prompt here
@@ -266,19 +258,19 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
                 s.out.clear();
                 s.text.clear();
                 const std::vector<int32_t> & pr = prompts[s.prompt];
-                for (int32_t t : pr) llama_sampler_accept(s.chain, t);
-                for (size_t i = 0; i < pr.size(); ++i) s.batch_index = add(pr[i], (int32_t) i, (int32_t) k, i + 1 == pr.size());
+                for (int32_t t : pr) llama_sampler_accept(s.chain.get(), t);
+                for (size_t i = 0; i < pr.size(); ++i) s.batch_index = batch.add(pr[i], (int32_t) i, (int32_t) k, i + 1 == pr.size());
                 s.pos = (int32_t) pr.size();
             } else if (s.prompt != SIZE_MAX) {
-                s.batch_index = add(s.out.back(), s.pos++, (int32_t) k, true);
+                s.batch_index = batch.add(s.out.back(), s.pos++, (int32_t) k, true);
             }
         }
-        const int32_t rc = llama_decode(ctx_, batch);
+        const int32_t rc = llama_decode(ctx_.get(), batch.get());
         require(rc == 0, "llama_decode failed (" + std::to_string(rc) + ")");
         for (size_t k = 0; k < slots.size(); ++k) {
             Slot & s = slots[k];
             if (s.prompt == SIZE_MAX) continue;
-            const llama_token t = llama_sampler_sample(s.chain, ctx_, s.batch_index);
+            const llama_token t = llama_sampler_sample(s.chain.get(), ctx_.get(), s.batch_index);
             const bool eog = llama_vocab_is_eog(vocab, t);
             if (!eog) {
                 s.out.push_back(t);
@@ -288,8 +280,7 @@ std::vector<std::vector<int32_t>> LlamaRunner::generate_batch(
                 results[s.prompt] = s.out;
                 if (hooks.on_done) hooks.on_done(s.prompt, s.out);
                 llama_memory_seq_rm(mem, (llama_seq_id) k, -1, -1);
-                llama_sampler_free(s.chain);
-                s.chain = nullptr;
+                s.chain.reset();
                 s.prompt = SIZE_MAX;
                 finished++;
             }

@@ -10,10 +10,8 @@
 #include <string>
 #include <vector>
 
-struct llama_model;
-struct llama_context;
-struct llama_adapter_lora;
-struct llama_sampler;
+#include "llama-cpp.h"
+
 
 namespace tang {
 
@@ -45,7 +43,7 @@ struct GenerateHooks {
 };
 
 struct RunnerOptions {
-    std::string device = "auto";  // "cpu" | "cuda" | "auto"
+    std::string device = "auto";  // as tang::pick_device: "cpu" | "cuda" | "auto" | a device name
     int n_ctx = 1024;             // per sequence
     int n_parallel = 1;           // sequences decoded together by generate_batch
     int n_threads = 0;            // 0 = all cores
@@ -78,11 +76,12 @@ class LlamaRunner {
   private:
     void decode(const std::vector<int32_t> & tokens, int32_t pos0, bool all_logits);
     void validate(const SamplingParams & p) const;
-    llama_sampler * make_chain(const SamplingParams & p) const;
+    llama_sampler_ptr make_chain(const SamplingParams & p) const;
 
-    llama_model * model_ = nullptr;
-    llama_context * ctx_ = nullptr;
-    std::vector<llama_adapter_lora *> adapters_;
+    // in this order, so the context goes before the adapters and they before the model
+    llama_model_ptr model_;
+    std::vector<llama_adapter_lora_ptr> adapters_;
+    llama_context_ptr ctx_;
     int n_ctx_ = 0;       // per sequence
     int n_parallel_ = 1;
 };

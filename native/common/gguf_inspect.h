@@ -1,11 +1,15 @@
-// Reads a GGUF file's header (metadata and tensor table, no tensor data) and summarizes
-// what a user needs to know about a model: architecture, shape, vocabulary, tensor types.
-// A file that is not GGUF, is truncated or is inconsistent is rejected with tang::Error.
+// Reading GGUF files, checked: a header summary (metadata and tensor table, no tensor data)
+// with what a user needs to know about a model (architecture, shape, vocabulary, tensor types);
+// a whole file with its tensors in host memory; and the check of a LoRA adapter file before
+// libllama applies it. A file that is not GGUF, is truncated or is inconsistent is rejected
+// with tang::Error.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+
+#include "ggml-cpp.h"
 
 namespace tang {
 
@@ -31,5 +35,16 @@ struct GgufSummary {
 
 // `what` names the file in errors ("model file", "adapter file", ...).
 GgufSummary inspect_gguf(const std::string & path, const std::string & what = "model file");
+
+// A whole GGUF: its metadata and its tensors' data in a host context (after inspect_gguf).
+struct LoadedGguf {
+    gguf_context_ptr gguf;
+    ggml_context_ptr ctx;
+};
+LoadedGguf read_gguf(const std::string & path, const std::string & what);
+
+// Throws unless the file is a LoRA adapter GGUF of finite alpha and at least one tensor, every
+// value finite: libllama would apply such an adapter and give NaN logits.
+void check_lora_file(const std::string & path);
 
 }  // namespace tang

@@ -1,10 +1,12 @@
 #include "gguf_inspect.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "errors.h"
 #include "gguf_meta.h"
@@ -94,6 +96,43 @@ GgufSummary inspect_gguf(const std::string & path, const std::string & what) {
         if (emb >= 0) s.n_vocab = gguf_get_tensor_ne(ctx.get(), emb)[1];
     }
     return s;
+}
+
+LoadedGguf read_gguf(const std::string & path, const std::string & what) {
+    inspect_gguf(path, what);  // existence, magic, truncation: clear errors first
+    ggml_context * data = nullptr;
+    gguf_init_params p = {/*no_alloc =*/false, /*ctx =*/&data};
+    LoadedGguf r;
+    r.gguf.reset(gguf_init_from_file(path.c_str(), p));
+    r.ctx.reset(data);
+    require(r.gguf != nullptr, "'" + path + "' is not a valid GGUF file");
+    return r;
+}
+
+void check_lora_file(const std::string & path) {
+    LoadedGguf f = read_gguf(path, "adapter file");
+    const gguf_context * g = f.gguf.get();
+    require(meta_str(g, "general.type") == "adapter" && meta_str(g, "adapter.type") == "lora",
+            "'" + path + "' is not a LoRA adapter GGUF");
+    const float alpha = meta_f32(g, "adapter.lora.alpha", 0.0f);
+    require(std::isfinite(alpha), "'" + path + "': adapter.lora.alpha is not a finite number");
+    require(gguf_get_n_tensors(g) > 0, "'" + path + "' holds no LoRA tensors");
+    std::vector<float> row;
+    for (int64_t i = 0; i < gguf_get_n_tensors(g); ++i) {
+        const ggml_tensor * t = ggml_get_tensor(f.ctx.get(), gguf_get_tensor_name(g, i));
+        const auto * traits = ggml_get_type_traits(t->type);
+        require(traits->to_float != nullptr || t->type == GGML_TYPE_F32,
+                "'" + path + "': tensor " + t->name + " has type " + ggml_type_name(t->type) + ", not a weight type");
+        row.resize((size_t) t->ne[0]);
+        bool finite = true;
+        for (int64_t r = 0; r < ggml_nrows(t) && finite; ++r) {
+            const char * src = (const char *) t->data + r * t->nb[1];
+            if (t->type == GGML_TYPE_F32) std::memcpy(row.data(), src, row.size() * sizeof(float));
+            else traits->to_float(src, row.data(), t->ne[0]);
+            for (float v : row) finite = finite && std::isfinite(v);
+        }
+        require(finite, "'" + path + "': tensor " + t->name + " holds a non-finite value");
+    }
 }
 
 }  // namespace tang

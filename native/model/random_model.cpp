@@ -15,12 +15,6 @@
 
 namespace tang {
 
-uint64_t splitmix64_mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 namespace {
 
 enum class Init { norm, bias, embed, matrix, output };

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "ggml.h"
+#include "rng.h"  // splitmix64_mix, counter_bits24: u above is counter_bits24(...) * 2^-24
 
 namespace tang {
 
@@ -47,12 +48,6 @@ struct RandomModelResult {
     uint64_t n_params = 0;
     uint64_t file_size = 0;
 };
-
-uint64_t splitmix64_mix(uint64_t x);
-
-// The top 24 bits of splitmix64_mix(key) as a float in [0, 2^24), exact in float32: scaled by
-// 2^-24 it is the uniform u above; the LoRA init and the dropout offsets draw from it too.
-inline float counter_bits24(uint64_t key) { return (float) (splitmix64_mix(key) >> 40); }
 
 RandomModelResult write_random_model(const RandomModelSpec & spec, const std::string & out_path);
 
