@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { writeTinyLlama } from './helpers/gguf-writer.js';
-import { cliPath, scratchDir } from './helpers/paths.js';
+import { scratchDir } from './helpers/paths.js';
+import { runCli } from './helpers/cli.js';
 
 const dir = scratchDir('cli');
-const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+const cli = runCli;
 
 test('tang-lora info prints the commit and devices', () => {
   const r = cli('info');

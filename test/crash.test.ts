@@ -2,14 +2,13 @@
 // checkpoint left resumes to the adapter an uninterrupted run ends with, byte for byte, and no
 // temporary file of a killed run survives the next start.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { device, runCli } from './helpers/cli.js';
+import { device, runCli, signalAfterStep } from './helpers/cli.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
-import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { repoRoot, scratchDir } from './helpers/paths.js';
 
 const dir = scratchDir('crash');
 const data = path.join(repoRoot, 'test', 'data', 'tang-32.json');
@@ -19,19 +18,6 @@ const STEPS = 8;
 function rng(seed: number) {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** Starts train; kills it with SIGKILL `delayMs` after it logs step `atStep`; resolves when it is gone. */
-function killDuring(args: string[], atStep: number, delayMs: number): Promise<void> {
-  const child = spawn(process.execPath, [cliPath, 'train', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let armed = false;
-  child.stdout.on('data', (b: Buffer) => {
-    if (!armed && new RegExp(`^step ${atStep} `, 'm').test(b.toString())) {
-      armed = true;
-      setTimeout(() => child.kill('SIGKILL'), delayMs);
-    }
-  });
-  return new Promise((res) => child.on('close', () => res()));
 }
 
 const checkpoints = (out: string) =>
@@ -64,7 +50,7 @@ test('every checkpoint a kill -9 leaves resumes to the uninterrupted adapter; no
       break;
     }
     if (!last && round > 0) fs.rmSync(out, { recursive: true, force: true }); // killed before its first checkpoint: start over
-    await killDuring([...args(out), ...resume], from + 1 + Math.floor(rand() * 2), Math.floor(rand() * 120));
+    await signalAfterStep([...args(out), ...resume], from + 1 + Math.floor(rand() * 2), 'SIGKILL', Math.floor(rand() * 120));
     kills++;
     for (const c of checkpoints(out)) left.add(sha(path.join(out, 'checkpoints', c, 'optimizer.gguf')) + ' ' + c);
     // every complete checkpoint left now resumes to the uninterrupted adapter

@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createModel, openTrainer, type Batch } from '../lib/index.js';
-import { expectCuda, scratchDir } from './helpers/paths.js';
+import { device, expectCuda, scratchDir } from './helpers/paths.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('models');
 
 function batch(nVocab: number): Batch {

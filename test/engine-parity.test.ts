@@ -9,10 +9,9 @@ import { openTrainer, type Batch, type Trainer } from '../lib/index.js';
 import { countTargets } from '../lib/index.js';
 import { cosine, maxRelError, relError } from './helpers/compare.js';
 import { FIXTURE_TYPES, makeFixtureModel, sha256File, type FixtureType } from './helpers/fixture-models.js';
-import { expectCuda, repoRoot, scratchDir } from './helpers/paths.js';
+import { device, expectCuda, repoRoot, scratchDir } from './helpers/paths.js';
 
 const fixtures = path.join(repoRoot, 'test', 'reference', 'fixtures');
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('parity');
 
 interface RawBatch {

@@ -8,9 +8,8 @@ import { createModel, openTrainer, type Batch, type Trainer } from '../lib/index
 import { ggufBytes } from './helpers/gguf-writer.js';
 import { cosine } from './helpers/compare.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
-import { expectCuda, scratchDir } from './helpers/paths.js';
+import { device, expectCuda, scratchDir } from './helpers/paths.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('engine');
 const lora = { rank: 4, alpha: 8, dropout: 0 };
 

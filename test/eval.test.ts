@@ -1,15 +1,15 @@
 // Scoring poems (hand-made examples with hand-computed scores), the corpus lookup of the
 // reference's 15 test prompts, `tang-lora eval`, and `tang-lora data`.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildTangDataset, charAccuracy, checkForm, chrF, exactLines, FirstLineIndex, loadRecords, loadTangCorpus, scorePoems } from '../lib/index.js';
-import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { repoRoot, scratchDir } from './helpers/paths.js';
+import { assertFails, runCli } from './helpers/cli.js';
 
 const dir = scratchDir('eval');
-const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+const cli = runCli;
 const close = (a: number | null | undefined, b: number) => assert.ok(a !== null && a !== undefined && Math.abs(a - b) < 1e-9, `${a} != ${b}`);
 
 test('chrF, character accuracy and exact lines on hand-made examples', () => {
@@ -83,10 +83,7 @@ test('eval writes eval.json with a baseline beside; bad input is one line and ex
     [['--results', path.join(dir, 'none.jsonl')], /does not exist/],
     [['--results', write('bad.jsonl', [{ input: 'x' }])], /result 0 needs string fields/],
   ] as const) {
-    const bad = cli('eval', ...args, '--out', path.join(dir, 'bad.json'));
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, re);
-    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    assertFails(cli('eval', ...args, '--out', path.join(dir, 'bad.json')), 1, re);
   }
   assert.ok(!fs.existsSync(path.join(dir, 'bad.json')));
 });

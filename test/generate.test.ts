@@ -1,17 +1,16 @@
 // `tang-lora generate`: the 15 test prompts through libllama into the reference's results file
 // and results.jsonl; one prompt to stdout; bad input is one line and a non-zero exit.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { makeFixtureModel } from './helpers/fixture-models.js';
-import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { foreignAdapter, makeFixtureModel } from './helpers/fixture-models.js';
+import { device, repoRoot, scratchDir } from './helpers/paths.js';
+import { assertFails, runCli } from './helpers/cli.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('generate');
 const testData = path.join(repoRoot, 'test', 'data', 'tang-test-15.json'); // ../shared/data/Tang_testing_data.json
-const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'generate', '--device', device, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => runCli('generate', '--device', device, ...args);
 
 test('a test file gives the results file and results.jsonl, one record per prompt', async () => {
   const model = await makeFixtureModel(dir, 'f32');
@@ -34,14 +33,7 @@ test('one prompt prints the poem; bad input is one line and a non-zero exit', as
   assert.ok(ok.stdout.trim().length > 0);
   const corrupt = path.join(dir, 'corrupt.gguf');
   fs.writeFileSync(corrupt, Buffer.alloc(64, 1));
-  // an adapter trained for a wider base (d=128): libllama refuses its shapes
-  const { createModel, openTrainer } = await import('../lib/index.js');
-  const wide = path.join(dir, 'wide.gguf');
-  await createModel(wide, { shape: 'tiny', nEmbd: 128, nFf: 256, seed: 3 });
-  const foreign = path.join(dir, 'foreign.gguf');
-  const t = await openTrainer(wide, { rank: 4 }, { device: 'cpu' });
-  await t.saveAdapter(foreign);
-  await t.dispose();
+  const foreign = await foreignAdapter(dir); // libllama refuses its shapes
   const cases: Array<[string[], number, RegExp]> = [
     [['--model', path.join(dir, 'none.gguf'), '--prompt', 'x'], 1, /does not exist/],
     [['--model', model, '--lora', corrupt, '--prompt', 'x'], 1, /is not a GGUF file/],
@@ -52,10 +44,7 @@ test('one prompt prints the poem; bad input is one line and a non-zero exit', as
     [['--model', model], 2, /exactly one of --data and --prompt/],
   ];
   for (const [args, status, re] of cases) {
-    const r = cli(...args);
-    assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, re);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assertFails(cli(...args), status, re, args.join(' '));
   }
 });
 

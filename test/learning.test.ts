@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createModel, generatePoems, loadRecords, train, type MetricsLine } from '../lib/index.js';
-import { repoRoot, scratchDir } from './helpers/paths.js';
+import { device, repoRoot, scratchDir } from './helpers/paths.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 
 test('200 steps on 32 Tang samples: loss under 10% of its start, greedy decoding reproduces the outputs', async () => {
   const dir = scratchDir('learning');

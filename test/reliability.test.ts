@@ -1,16 +1,16 @@
 // Never lose the user's files, refuse every bad value, resume only what resumes exactly: one
 // test per defect of issue 13 (a hostile user's findings), each on the tiny model and the CLI.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createModel, errorLine, openRunner, train } from '../lib/index.js';
-import { assertFails, device, runCli, runCliWith } from './helpers/cli.js';
+import { assertFails, device, runCli, runCliWith, signalAfterStep } from './helpers/cli.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { ggufBytes, type TensorSpec } from './helpers/gguf-writer.js';
-import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { repoRoot, scratchDir } from './helpers/paths.js';
 
 const dir = scratchDir('reliability');
 const data = path.join(repoRoot, 'test', 'data', 'tang-32.json');
@@ -349,20 +349,11 @@ test('records with invalid UTF-8, a lone surrogate or a NUL are refused by index
 test('SIGTERM saves a checkpoint as Ctrl-C does; a FIFO as --data is refused at once (defect 12)', async () => {
   const model = await makeFixtureModel(dir, 'f32');
   const out = path.join(dir, 'sigterm');
-  const args = ['train', '--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '6', '--logging-steps', '1', '--save-steps', '100'];
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let sent = false;
-  child.stdout.on('data', (b: Buffer) => {
-    if (!sent && /^step 2 /m.test(b.toString())) {
-      sent = true;
-      child.kill('SIGTERM');
-    }
-  });
-  const code = await new Promise<number | null>((res) => child.on('close', res));
-  assert.equal(code, 143);
+  const args = ['--model', model, '--data', data, '--out', out, ...quick, '--max-steps', '6', '--logging-steps', '1', '--save-steps', '100'];
+  assert.equal(await signalAfterStep(args, 2, 'SIGTERM'), 143);
   const [ck] = fs.readdirSync(path.join(out, 'checkpoints'));
   assert.match(ck!, /^checkpoint-\d+$/);
-  const r = runCli(...args, '--resume', path.join(out, 'checkpoints', ck!));
+  const r = runCli('train', ...args, '--resume', path.join(out, 'checkpoints', ck!));
   assert.equal(r.status, 0, r.stderr);
 
   const fifo = path.join(dir, 'data.fifo');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chatmlPrompt, llama2Prompt, promptTemplate } from '../lib/data/template.js';
-import { createModel, openRunner } from '../lib/index.js';
+import { createModel, openRunner, openTokenizer } from '../lib/index.js';
 import { packBatches, tokenizeSample, type Sample } from '../lib/train/samples.js';
 import { countTargets } from '../lib/index.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
@@ -33,8 +33,8 @@ test('chatml, and the model template through libllama: a ChatML chat template re
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
   const file = path.join(dir, 'chatml.gguf');
   await createModel(file, { shape: 'tiny', chatTemplate: chatml });
-  const withTemplate = await openRunner(file, [], { vocabOnly: true });
-  const without = await openRunner(await makeFixtureModel(dir, 'f32'), [], { vocabOnly: true });
+  const withTemplate = await openTokenizer(file);
+  const without = await openTokenizer(await makeFixtureModel(dir, 'f32'));
   try {
     assert.equal(promptTemplate('model', withTemplate).prompt(record), chatmlPrompt(record));
     assert.throws(() => promptTemplate('model', without), /has no chat template/);

@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import path from 'node:path';
 import { openRunner, openTrainer, type Runner } from '../lib/index.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
-import { scratchDir } from './helpers/paths.js';
+import { device, scratchDir } from './helpers/paths.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('sampling');
 const cycle = [1000, 2000, 3000, 4000];
 const prompt = Int32Array.from([...cycle, ...cycle, ...cycle]);

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openRunner, openTrainer, type Batch } from '../lib/index.js';
 import { maxRelError } from './helpers/compare.js';
-import { FIXTURE_TYPES, makeFixtureModel } from './helpers/fixture-models.js';
-import { scratchDir } from './helpers/paths.js';
+import { FIXTURE_TYPES, foreignAdapter, makeFixtureModel } from './helpers/fixture-models.js';
+import { device, scratchDir } from './helpers/paths.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 // Logits of the two sides, max |a - b| / max |b|. CPU: the issue's 1e-4 (measured <= 2.2e-7, AMX
 // included). CUDA, f32 base: both sides run f32 matmuls on TF32 tensor cores, in different
 // kernels. CUDA, quantized base: libllama multiplies the weights with 8-bit quantized
@@ -95,12 +94,5 @@ test('libllama refuses a missing model, a corrupt adapter and an adapter for ano
   const corrupt = path.join(dir, 'corrupt.gguf');
   (await import('node:fs')).writeFileSync(corrupt, Buffer.alloc(1000, 7));
   await assert.rejects(openRunner(model, [{ path: corrupt }], { device }), /is not a GGUF file/);
-  const { createModel } = await import('../lib/index.js');
-  const wide = path.join(dir, 'wide.gguf');
-  await createModel(wide, { shape: 'tiny', nEmbd: 128, nFf: 256, seed: 3 });
-  const t = await openTrainer(wide, { rank: 4 }, { device });
-  const foreign = path.join(dir, 'foreign.gguf');
-  await t.saveAdapter(foreign);
-  await t.dispose();
-  await assert.rejects(openRunner(model, [{ path: foreign }], { device }), /cannot apply adapter/);
+  await assert.rejects(openRunner(model, [{ path: await foreignAdapter(dir) }], { device }), /cannot apply adapter/);
 });

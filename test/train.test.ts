@@ -1,20 +1,20 @@
 // `tang-lora train` end to end on the tiny model: outputs, checkpoints, exact resume after
 // Ctrl-C, packing vs padding, the schedule, and bad input.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { learningRate, openRunner, parseRecords, train } from '../lib/index.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
-import { cliPath, repoRoot, scratchDir } from './helpers/paths.js';
+import { cliPath, device, repoRoot, scratchDir } from './helpers/paths.js';
 import { readEvents } from './helpers/tfrecord.js';
+import { assertFails, runCli, signalAfterStep } from './helpers/cli.js';
 
-const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
 const dir = scratchDir('train');
 const data = path.join(repoRoot, 'test', 'data', 'tang-32.json');
 const quick = ['--device', device, '--micro-batch-size', '2', '--grad-accum', '2', '--warmup-steps', '2', '--lr', '1e-2'];
-const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'train', ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => runCli('train', ...args);
 const metrics = (out: string) =>
   fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
@@ -76,16 +76,7 @@ test('Ctrl-C saves a checkpoint and exits 130; resuming repeats the uninterrupte
   assert.equal(cli(...args(whole)).status, 0);
 
   const cut = path.join(dir, 'cut');
-  const child = spawn(process.execPath, [cliPath, 'train', ...args(cut)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let sent = false;
-  child.stdout.on('data', (b: Buffer) => {
-    if (!sent && /^step 2 /m.test(b.toString())) {
-      sent = true;
-      child.kill('SIGINT');
-    }
-  });
-  const code = await new Promise<number | null>((res) => child.on('close', res));
-  assert.equal(code, 130);
+  assert.equal(await signalAfterStep(args(cut), 2, 'SIGINT'), 130);
   const ck = fs.readdirSync(path.join(cut, 'checkpoints'));
   assert.equal(ck.length, 1);
   const k = Number(ck[0]!.split('-')[1]);
@@ -132,10 +123,7 @@ test('bad input: one line, exit 1 or 2, nothing written', async () => {
   ];
   for (const [extra, status, re] of cases) {
     const out = path.join(dir, `never-${status}-${cases.findIndex((c) => c[0] === extra)}`);
-    const r = cli(...(extra.includes('--model') ? [] : ['--model', model]), '--out', out, '--device', device, ...extra);
-    assert.equal(r.status, status, `${extra.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, re);
-    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assertFails(cli(...(extra.includes('--model') ? [] : ['--model', model]), '--out', out, '--device', device, ...extra), status, re, extra.join(' '));
     assert.ok(!fs.existsSync(out), 'no output folder');
   }
   const used = path.join(dir, 'used');

@@ -1,6 +1,6 @@
 // Prompt templates. The default is the reference recipe's Llama-2 template, exactly; chatml is
 // the ChatML turn format; model is the GGUF's own chat template, applied by libllama.
-import type { Runner } from '../generate/runner.js';
+import type { Tokenizer } from '../model/tokenizer.js';
 
 export interface PoemRecord {
   instruction: string;
@@ -30,16 +30,16 @@ export interface PromptTemplate {
   trainingText(r: PoemRecord): string;
 }
 
-/** A template by name; `model` reads the chat template of the runner's model. */
-export function promptTemplate(name: TemplateName, runner?: Runner): PromptTemplate {
+/** A template by name; `model` reads the chat template of the tokenizer's model. */
+export function promptTemplate(name: TemplateName, tokenizer?: Pick<Tokenizer, 'chatPrompt'>): PromptTemplate {
   switch (name) {
     case 'llama2': // the reference puts a space between [/INST] and the output
       return { prompt: llama2Prompt, trainingText: (r) => `${llama2Prompt(r)} ${r.output ?? ''}` };
     case 'chatml':
       return { prompt: chatmlPrompt, trainingText: (r) => chatmlPrompt(r) + (r.output ?? '') };
     case 'model': {
-      if (!runner) throw new Error('the model template needs the model');
-      const prompt = (r: PoemRecord) => runner.chatPrompt(SYSTEM_PROMPT, `${r.instruction}\n${r.input}`);
+      if (!tokenizer) throw new Error('the model template needs the model');
+      const prompt = (r: PoemRecord) => tokenizer.chatPrompt(SYSTEM_PROMPT, `${r.instruction}\n${r.input}`);
       prompt({ instruction: '', input: '' }); // fails now if the model has no usable template
       return { prompt, trainingText: (r) => prompt(r) + (r.output ?? '') };
     }

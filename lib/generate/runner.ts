@@ -1,10 +1,10 @@
-// libllama inference from TypeScript: a GGUF base with LoRA adapters (each with a scale),
-// tokenizer, every position's logits, and generation with Hugging Face sampling semantics
-// (the no_repeat_ngram_size ban is our own libllama sampler).
+// libllama inference from TypeScript: a GGUF base with LoRA adapters (each with a scale), its
+// tokenizer (model/tokenizer.ts), every position's logits, and generation with Hugging Face
+// sampling semantics (the no_repeat_ngram_size ban is our own libllama sampler).
+import { Tokenizer } from '../model/tokenizer.js';
 import { addon, type NativeRunner, type SamplingOptions } from '../native/binding.js';
 
 export type { SamplingOptions } from '../native/binding.js';
-import { Serial } from '../native/serial.js';
 
 export interface AdapterRef {
   path: string;
@@ -16,7 +16,6 @@ export interface RunnerOptions {
   nCtx?: number; // context size in tokens per sequence (default 1024)
   nParallel?: number; // sequences generateBatch decodes together (default 1)
   threads?: number;
-  vocabOnly?: boolean; // tokenizer only (no weights are loaded; logits and generate refuse)
 }
 
 export interface GenerateEvents {
@@ -25,37 +24,15 @@ export interface GenerateEvents {
   signal?: AbortSignal;
 }
 
-export class Runner implements AsyncDisposable {
-  #serial: Serial<NativeRunner>;
-  readonly nVocab: number;
-  readonly eos: number;
-
+/** A model with its weights and adapters: a Tokenizer that also scores and generates. */
+export class Runner extends Tokenizer {
   constructor(native: NativeRunner) {
-    this.#serial = new Serial(native, 'Runner');
-    ({ nVocab: this.nVocab, eos: this.eos } = native.info());
-  }
-
-  tokenize(text: string, { addSpecial = false } = {}): Promise<Int32Array> {
-    return this.#serial.run((n) => n.tokenize(text, addSpecial));
-  }
-
-  detokenize(tokens: ArrayLike<number>): Promise<string> {
-    return this.#serial.run((n) => n.detokenize(Int32Array.from(tokens)));
-  }
-
-  /** The model's own chat template applied to a system and a user message (libllama). */
-  chatPrompt(system: string, user: string): string {
-    return this.#serial.now((n) => n.chatPrompt(system, user));
-  }
-
-  /** detokenize() at once, also while a generation runs (for its progress events). */
-  detokenizeNow(tokens: ArrayLike<number>): string {
-    return this.#serial.now((n) => n.detokenize(Int32Array.from(tokens)));
+    super(native, 'Runner');
   }
 
   /** Logits of every position, nVocab floats each, from one decode of `tokens`. */
   logits(tokens: ArrayLike<number>): Promise<Float32Array> {
-    return this.#serial.run((n) => n.logits(Int32Array.from(tokens)));
+    return this.serial.run((n) => n.logits(Int32Array.from(tokens)));
   }
 
   /** Continues `prompt` (sampling or greedy), stopping at end-of-generation, maxNewTokens or a stop string. */
@@ -74,7 +51,7 @@ export class Runner implements AsyncDisposable {
       onToken || onDone
         ? (i: number, x: number | Int32Array) => (typeof x === 'number' ? onToken?.(i, x) : onDone?.(i, x))
         : undefined;
-    return this.#serial.run(async (n) => {
+    return this.serial.run(async (n) => {
       signal?.throwIfAborted();
       const cancel = () => n.cancel();
       signal?.addEventListener('abort', cancel, { once: true });
@@ -86,14 +63,6 @@ export class Runner implements AsyncDisposable {
         signal?.removeEventListener('abort', cancel);
       }
     });
-  }
-
-  dispose(): Promise<void> {
-    return this.#serial.dispose();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#serial.disposed ? Promise.resolve() : this.dispose();
   }
 }
 

@@ -1,8 +1,7 @@
 // Tokenized training samples and their packing into micro-batch rows.
-import type { PoemRecord } from '../data/template.js';
-import { promptTemplate, type PromptTemplate } from '../data/template.js';
+import { promptTemplate, type PoemRecord, type PromptTemplate } from '../data/template.js';
 import type { Batch } from '../engine/trainer.js';
-import type { Runner } from '../generate/runner.js';
+import type { Tokenizer } from '../model/tokenizer.js';
 
 export interface Sample {
   tokens: number[]; // BOS + prompt + " " + output + EOS
@@ -11,12 +10,12 @@ export interface Sample {
 
 /** Tokenizes a record as the reference does; labels mask the prompt; cut at cutoffLen. */
 export async function tokenizeSample(
-  runner: Runner,
+  tok: Tokenizer,
   r: PoemRecord,
   { cutoffLen = 256, trainOnPrompt = false, template = promptTemplate('llama2') as PromptTemplate } = {},
 ): Promise<Sample> {
-  const prompt = await runner.tokenize(template.prompt(r), { addSpecial: true });
-  const full = [...(await runner.tokenize(template.trainingText(r), { addSpecial: true })), runner.eos].slice(0, cutoffLen);
+  const prompt = await tok.tokenize(template.prompt(r), { addSpecial: true });
+  const full = [...(await tok.tokenize(template.trainingText(r), { addSpecial: true })), tok.eos].slice(0, cutoffLen);
   const labels = full.map((t, i) => (!trainOnPrompt && i < prompt.length ? -100 : t));
   return { tokens: full, labels };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { checkRegularFile, loadRecords } from '../data/records.js';
 import { countTargets, openTrainer, type Batch, type Trainer } from '../engine/trainer.js';
-import { openRunner } from '../generate/runner.js';
+import { openTokenizer } from '../model/tokenizer.js';
 import { errorLine } from '../fs-errors.js';
 import { resolveOptions } from '../options.js';
 import { compareSettings, modelFingerprint, readCheckpoint, resumeSettings, restoreCheckpoint, saveCheckpoint, sha256File, type TrainerState } from './checkpoint.js';
@@ -80,8 +80,7 @@ interface Plan {
 async function plan(o: Resolved): Promise<Plan> {
   let records = loadRecords(o.data);
   if (o.numTrainData !== undefined) records = records.slice(0, o.numTrainData);
-  // Tokenize with the model's own tokenizer (no weights loaded).
-  const tok = await openRunner(o.model, [], { vocabOnly: true, device: 'cpu' });
+  const tok = await openTokenizer(o.model);
   const samples: Sample[] = [];
   try {
     const template = promptTemplate(o.template, tok);

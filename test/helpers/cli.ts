@@ -1,10 +1,9 @@
 // Running the `tang-lora` CLI as a user does, and what every failure of it must look like.
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cliPath } from './paths.js';
 
-/** The device the suite runs on (TANG_LORA_DEVICE, default cpu). */
-export const device = process.env.TANG_LORA_DEVICE ?? 'cpu';
+export { device } from './paths.js';
 
 export function runCli(...args: string[]): SpawnSyncReturns<string> {
   return runCliWith({}, ...args);
@@ -21,4 +20,17 @@ export function assertFails(r: SpawnSyncReturns<string>, status: number, re: Reg
   assert.match(r.stderr, re, what);
   assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /^\s+at /m, `${what}: no stack trace`);
+}
+
+/** Runs `tang-lora train ...args`, sends `signal` `delayMs` after it logs step `step`; resolves with its exit code. */
+export function signalAfterStep(args: string[], step: number, signal: NodeJS.Signals, delayMs = 0): Promise<number | null> {
+  const child = spawn(process.execPath, [cliPath, 'train', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let sent = false;
+  child.stdout.on('data', (b: Buffer) => {
+    if (!sent && new RegExp(`^step ${step} `, 'm').test(b.toString())) {
+      sent = true;
+      setTimeout(() => child.kill(signal), delayMs);
+    }
+  });
+  return new Promise((res) => child.on('close', (code) => res(code)));
 }

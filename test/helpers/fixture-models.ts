@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModel } from '../../lib/index.js';
+import { createModel, openTrainer } from '../../lib/index.js';
 
 export const FIXTURE_TYPES = ['f32', 'q8_0', 'q4_0'] as const;
 export type FixtureType = (typeof FIXTURE_TYPES)[number];
@@ -16,6 +16,18 @@ export const FIXTURE_SEED = 7;
 export async function makeFixtureModel(dir: string, type: FixtureType): Promise<string> {
   const file = path.join(dir, `tiny-${type}.gguf`);
   if (!fs.existsSync(file)) await createModel(file, { shape: 'tiny', type, seed: FIXTURE_SEED });
+  return file;
+}
+
+/** An adapter trained for a wider base (d=128, the tiny shape otherwise): one the tiny models must refuse. */
+export async function foreignAdapter(dir: string): Promise<string> {
+  const file = path.join(dir, 'foreign.gguf');
+  if (fs.existsSync(file)) return file;
+  const wide = path.join(dir, 'wide.gguf');
+  await createModel(wide, { shape: 'tiny', nEmbd: 128, nFf: 256, seed: 3 });
+  const t = await openTrainer(wide, { rank: 4 }, { device: 'cpu' });
+  await t.saveAdapter(file);
+  await t.dispose();
   return file;
 }
 
