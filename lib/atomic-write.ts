@@ -17,8 +17,9 @@ export function writeFileAtomic(file: string, body: string): void {
   }
 }
 
-/** Removes "<name>.tmp-<pid>" files and folders in `dir` whose process is gone. */
-export function removeDeadTemps(dir: string): void {
+/** Removes "<name>.tmp-<pid>" files and folders in `dir` whose process is gone and whose
+ * <name> is ours (`ours(name)`): a user's own file that only looks like one is left alone. */
+export function removeDeadTemps(dir: string, ours: (name: string) => boolean): void {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -26,8 +27,8 @@ export function removeDeadTemps(dir: string): void {
     return;
   }
   for (const name of names) {
-    const m = /\.tmp-(\d+)$/.exec(name);
-    if (m && !alive(Number(m[1]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    const m = /^(.*)\.tmp-(\d+)$/.exec(name);
+    if (m && ours(m[1]!) && !alive(Number(m[2]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The source build of the addon (what `npm install` runs): unless a prebuilt platform package
-// of tang-lora is installed (package.json's optionalDependencies), vendors llama.cpp
+// of tang-lora is installed (package.json's optionalDependencies) and this is not a git
+// checkout (a checkout always builds its own native code), vendors llama.cpp
 // (scripts/vendor.mjs), configures and builds the top-level CMakeLists.txt with cmake-js in
 // build/cmake, and writes build/Release/build-info.json beside the addon (variant, the CPU
 // extensions it needs, llama.cpp commit), which the loader checks this CPU against before
@@ -126,7 +127,8 @@ export function installedPrebuilts() {
 }
 
 function main() {
-  const prebuilt = installedPrebuilts();
+  // A git checkout is for development: it always builds its own native code.
+  const prebuilt = fs.existsSync(path.join(root, '.git')) ? [] : installedPrebuilts();
   if (prebuilt.length > 0 && process.env.TANG_LORA_BUILD_FROM_SOURCE !== '1') {
     console.log(`tang-lora: using the prebuilt addon (${prebuilt.join(', ')}); TANG_LORA_BUILD_FROM_SOURCE=1 builds from source`);
     return;

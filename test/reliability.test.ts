@@ -297,11 +297,15 @@ test("temporary files of dead runs are removed at the next start; generate check
   fs.writeFileSync(path.join(strays[2]!, 'adapter.gguf'), 'half');
   const live = path.join(out, `report.html.tmp-${process.pid}`);
   fs.writeFileSync(live, 'a live process writes this');
+  const users = path.join(out, `notes.txt.tmp-${dead}`);
+  fs.writeFileSync(users, "a user's file that only looks like a temporary one");
   const r = runCli('train', ...args, '--resume', ckpt(2));
   assert.equal(r.status, 0, r.stderr);
   for (const s of strays) assert.ok(!fs.existsSync(s), `${path.basename(s)} removed`);
   assert.ok(fs.existsSync(live), "a live process's temporary file stays");
+  assert.ok(fs.existsSync(users), "a user's file stays");
   fs.rmSync(live);
+  fs.rmSync(users);
 
   const model = await makeFixtureModel(dir, 'f32');
   const t0 = Date.now();

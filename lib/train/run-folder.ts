@@ -51,8 +51,8 @@ export class RunFolder {
     this.#madeDir = !fs.existsSync(dir);
     fs.mkdirSync(dir, { recursive: true });
     if (p.overwrite) for (const o of fs.readdirSync(dir).filter(isRunOutput)) fs.rmSync(path.join(dir, o), { recursive: true, force: true });
-    removeDeadTemps(dir);
-    removeDeadTemps(this.checkpoints);
+    removeDeadTemps(dir, isRunOutput);
+    removeDeadTemps(this.checkpoints, (name) => /^checkpoint-\d+(\.old)?$/.test(name));
     this.#before = new Set(fs.readdirSync(dir));
   }
 
