@@ -39,23 +39,26 @@ test('every checkpoint a kill -9 leaves resumes to the uninterrupted adapter; no
   const out = path.join(dir, 'killed');
   const left = new Set<string>();
   let kills = 0;
-  for (let round = 0; round < 12 && !fs.existsSync(path.join(out, 'adapter.gguf')); round++) {
-    const done = checkpoints(out);
-    const last = done.at(-1);
+  // kills after steps 2, 4 and 6 (or the next step a resume reaches), 0-40 ms late: some land
+  // in a checkpoint's write or its pruning; then a run to the end
+  for (const target of [2, 4, 6, STEPS]) {
+    const last = checkpoints(out).at(-1);
     const resume = last ? ['--resume', path.join(out, 'checkpoints', last)] : [];
-    const from = last ? Number(last.slice(11)) : 0;
-    if (from >= STEPS - 1 || round === 11) {
+    if (!last) fs.rmSync(out, { recursive: true, force: true }); // killed before its first checkpoint: start over
+    if (target === STEPS) {
       const r = runCli('train', ...args(out), ...resume);
       assert.equal(r.status, 0, r.stderr);
       break;
     }
-    if (!last && round > 0) fs.rmSync(out, { recursive: true, force: true }); // killed before its first checkpoint: start over
-    await signalAfterStep([...args(out), ...resume], from + 1 + Math.floor(rand() * 2), 'SIGKILL', Math.floor(rand() * 120));
+    const from = last ? Number(last.slice(11)) : 0;
+    await signalAfterStep([...args(out), ...resume], Math.max(target, from + 1), 'SIGKILL', Math.floor(rand() * 40));
     kills++;
-    for (const c of checkpoints(out)) left.add(sha(path.join(out, 'checkpoints', c, 'optimizer.gguf')) + ' ' + c);
-    // every complete checkpoint left now resumes to the uninterrupted adapter
+    // every complete checkpoint left now (not checked before) resumes to the uninterrupted adapter
     for (const c of checkpoints(out)) {
-      const copy = path.join(dir, `copy-${round}-${c}`);
+      const id = `${sha(path.join(out, 'checkpoints', c, 'optimizer.gguf'))} ${c}`;
+      if (left.has(id)) continue;
+      left.add(id);
+      const copy = path.join(dir, `copy-${kills}-${c}`);
       fs.cpSync(out, copy, { recursive: true });
       const r = runCli('train', ...args(copy), '--resume', path.join(copy, 'checkpoints', c));
       assert.equal(r.status, 0, `${c} after kill ${kills}: ${r.stderr}`);
@@ -65,7 +68,7 @@ test('every checkpoint a kill -9 leaves resumes to the uninterrupted adapter; no
     }
   }
   t.diagnostic(`seed ${seed}: ${kills} kills, ${left.size} checkpoints checked`);
-  assert.ok(kills >= 3 && left.size >= 3, `${kills} kills, ${left.size} checkpoints`);
+  assert.ok(left.size >= 3, `${left.size} checkpoints checked`);
   assert.equal(sha(path.join(out, 'adapter.gguf')), want);
   assert.deepEqual(temps(out), []);
 });
