@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import type { Argv, Options } from 'yargs';
 import { allowed, flagName, pickOptions, type OptionTable, type OptionValues } from '../index.js';
 
-/** The table's options added to a yargs command (`omit`: options the command does not take). */
-export function addOptions<T>(y: Argv<T>, table: OptionTable, omit: readonly string[] = []): Argv<T> {
+/** The table's options added to a yargs command. */
+export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
   for (const [key, s] of Object.entries(table)) {
-    if (omit.includes(key)) continue;
     const o: Options = {
       type: s.type === 'int' ? 'number' : s.type === 'strings' ? 'string' : s.type,
       describe: s.type === 'boolean' || (s.type === 'string' && !s.choices) ? s.describe : `${s.describe} [${allowed(s)}]`,

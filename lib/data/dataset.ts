@@ -2,13 +2,13 @@
 // record shape: instruction, input = the first line, output = the rest of the poem.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadRecords } from './records.js';
 import { hanOnly, loadTangCorpus, type TangPoem } from './corpus.js';
 import { shuffled } from './shuffle.js';
 import { TANG_INSTRUCTION, type PoemRecord } from './template.js';
 import { checkWritable, writeFileAtomic } from '../atomic-write.js';
 import { resolveOptions, type OptionTable, type OptionValues } from '../options.js';
+import { packageRoot } from '../package-root.js';
 
 /** The options of `data`. */
 export const DATA_OPTIONS = {
@@ -60,7 +60,7 @@ export function buildTangDataset(o: TangDatasetOptions = {}): { train: PoemRecor
 /** The 16 poems the demo trains on, shipped with tang-lora (no corpus needed): data/tang-demo-16.json,
  * the training records buildTangDataset({ train: 16, test: 0, seed: 1 }) gives. */
 export function demoDataset(): { train: PoemRecord[]; test: PoemRecord[] } {
-  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'data', 'tang-demo-16.json');
+  const file = path.join(packageRoot, 'data', 'tang-demo-16.json');
   return { train: loadRecords(file), test: [] };
 }
 

@@ -2,10 +2,10 @@
 // from the vendored llama.cpp (for tests, benchmarks and the demo; no download).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { addon, type NativeModelSpec } from '../native/binding.js';
 import { checkWritable } from '../atomic-write.js';
 import { resolveOptions, type OptionTable } from '../options.js';
+import { packageRoot } from '../package-root.js';
 
 const pick = (o: CreateModelOptions) => ({ shape: o.shape, type: o.type, seed: o.seed, vocab: o.vocab });
 
@@ -51,13 +51,12 @@ export interface CreateModelOptions extends Partial<ModelShape> {
   chatTemplate?: string; // written as tokenizer.chat_template
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** A vocabulary GGUF: shipped in vocab/ (a packed tang-lora), else the vendored llama.cpp tree. */
 export function vocabPath(vocab: string): string {
   const name = `ggml-vocab-${vocab}.gguf`;
-  const file = [path.join(root, 'vocab', name), path.join(root, 'native', 'vendor', 'llama.cpp', 'models', name)].find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`vocabulary '${vocab}' not found in ${path.join(root, 'vocab')} or the vendored llama.cpp (run npm install)`);
+  const file = [path.join(packageRoot, 'vocab', name), path.join(packageRoot, 'native', 'vendor', 'llama.cpp', 'models', name)].find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`vocabulary '${vocab}' not found in ${path.join(packageRoot, 'vocab')} or the vendored llama.cpp (run npm install)`);
   return file;
 }
 

@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Binding } from './binding.js';
 import { chooseVariants, type CudaProbe, type VariantInfo } from './variants.js';
+import { packageRoot } from '../package-root.js';
 
 /** build-info.json: what a build of the addon is (scripts/build-addon.mjs and prebuild.mjs write it). */
 export interface BuildInfo extends VariantInfo {
@@ -26,8 +26,7 @@ export interface LoadedAddon {
   why: string;
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const sourceBuild = path.join(root, 'build', 'Release', 'tang_lora.node');
+const sourceBuild = path.join(packageRoot, 'build', 'Release', 'tang_lora.node');
 
 /** The build-info.json beside an addon file, if there is one. */
 export function readBuildInfo(file: string): BuildInfo | undefined {
@@ -82,8 +81,8 @@ export function loadAddonFrom(file: string): Binding {
 
 /** The installed prebuilt packages (folder and build-info), those of this platform npm installed. */
 export function prebuiltPackages(): { dir: string; info: BuildInfo }[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
-  const from = createRequire(path.join(root, 'package.json'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
+  const from = createRequire(path.join(packageRoot, 'package.json'));
   return Object.keys(pkg.optionalDependencies ?? {}).flatMap((name) => {
     let dir: string;
     try {
@@ -147,13 +146,17 @@ export function loadBestPrebuilt(
 
 let cached: Loaded | undefined;
 
+// One named file, its variant from its build-info.json.
+const loadFile = (file: string, why: string): Loaded => ({
+  binding: loadAddonFrom(file),
+  loaded: { file, variant: readBuildInfo(file)?.variant ?? 'unknown', why },
+});
+
 function load(): Loaded {
   const env = process.env.TANG_LORA_ADDON;
-  if (env) return { binding: loadAddonFrom(path.resolve(env)), loaded: { file: path.resolve(env), variant: readBuildInfo(env)?.variant ?? 'unknown', why: 'TANG_LORA_ADDON' } };
+  if (env) return loadFile(path.resolve(env), 'TANG_LORA_ADDON');
   const forced = process.env.TANG_LORA_VARIANT;
-  if (!forced && fs.existsSync(sourceBuild)) {
-    return { binding: loadAddonFrom(sourceBuild), loaded: { file: sourceBuild, variant: readBuildInfo(sourceBuild)?.variant ?? 'unknown', why: 'a source build of this package' } };
-  }
+  if (!forced && fs.existsSync(sourceBuild)) return loadFile(sourceBuild, 'a source build of this package');
   const packages = prebuiltPackages();
   if (packages.length === 0) {
     throw new Error(`tang-lora has no native addon for ${process.platform}-${process.arch}: no source build and no prebuilt package; run \`npx tang-lora build\``);
