@@ -14,6 +14,7 @@ import { createModel, info, openTrainer, SHAPES } from '../dist/lib/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = yargs(hideBin(process.argv))
   .option('shape', { type: 'string', default: 'tiny', choices: Object.keys(SHAPES) })
+  .option('layers', { type: 'number', describe: "override the shape's layer count (a short model for profiling)" })
   .option('quant', { type: 'string', default: 'q4_0' }) // q4_k needs widths that are multiples of 256 (not tiny)
   .option('micro-batch', { type: 'number', default: 4 })
   .option('seq', { type: 'number', default: 256 })
@@ -32,8 +33,8 @@ const args = yargs(hideBin(process.argv))
 const PEAK = { H200: 989e12, H100: 989e12 };
 
 fs.mkdirSync(args.cache, { recursive: true });
-const model = path.join(args.cache, `bench-${args.shape}-${args.quant}.gguf`);
-if (!fs.existsSync(model)) await createModel(model, { shape: args.shape, type: args.quant, seed: 1 });
+const model = path.join(args.cache, `bench-${args.shape}${args.layers ? `-l${args.layers}` : ''}-${args.quant}.gguf`);
+if (!fs.existsSync(model)) await createModel(model, { shape: args.shape, ...(args.layers ? { nLayer: args.layers } : {}), type: args.quant, seed: 1 });
 
 const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, {
   device: args.device, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
@@ -58,7 +59,8 @@ const dev = (await info()).devices.find((d) => d.name === device);
 const params = hp.nLayer * (4 * hp.nEmbd * hp.nEmbd * (1 + hp.nHeadKv / hp.nHead) / 2 + 3 * hp.nEmbd * hp.nFf) + 2 * hp.nEmbd * hp.nVocab;
 const peak = Object.entries(PEAK).find(([k]) => dev?.description.includes(k))?.[1];
 console.log(JSON.stringify({
-  shape: args.shape, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
+  shape: args.shape,
+  layers: hp.nLayer, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
   device: dev ? `${dev.name} ${dev.description}` : device,
   tokensPerSec: Math.round((n / msPerStep) * 1000),
   msPerStep: Math.round(msPerStep * 10) / 10,

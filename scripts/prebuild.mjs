@@ -16,10 +16,12 @@ import { hideBin } from 'yargs/helpers';
 import { cmakeBuild, findCuda, root, step, writeBuildInfo } from './build-addon.mjs';
 
 // SASS per architecture, and PTX of the newest for later GPUs (CUDA 12 before 12.8 has no sm_120).
+// ggml-cuda turns any 12X into 12Xa (Blackwell's FP4 instructions), whose PTX runs on 12.0 only, so
+// the PTX is asked for beside CMake's list, as plain compute_NN that any later GPU can compile.
 const VARIANTS = {
-  cpu: { cuda: null, archs: null },
-  cuda12: { cuda: 12, archs: '80-real;86-real;89-real;90' },
-  cuda13: { cuda: 13, archs: '80-real;86-real;89-real;90-real;120' },
+  cpu: { cuda: null },
+  cuda12: { cuda: 12, sass: [80, 86, 89, 90], ptx: 90 },
+  cuda13: { cuda: 13, sass: [80, 86, 89, 90, 120], ptx: 90 },
 };
 const GLIBC_MAX = '2.34'; // Ubuntu 22.04, Debian 12, RHEL 9 and later
 const MAX_TARBALL = 256 << 20; // well under what the npm registry takes
@@ -33,7 +35,11 @@ const args = yargs(hideBin(process.argv))
   .option('out', { type: 'string', demandOption: true, describe: 'Folder for the package tarball' })
   .strict()
   .parseSync();
-const variant = VARIANTS[args.variant];
+// CMAKE_CUDA_ARCHITECTURES=90 (as for a source build) narrows a CUDA variant to SASS and PTX of
+// those architectures: a quick build for checking the packaging on one GPU, not for release.
+const narrowed = process.env.CMAKE_CUDA_ARCHITECTURES?.split(';').map((a) => Number.parseInt(a, 10));
+const variant = VARIANTS[args.variant].cuda && narrowed ? { ...VARIANTS[args.variant], sass: narrowed, ptx: Math.max(...narrowed) } : VARIANTS[args.variant];
+if (variant.sass?.some((a) => !Number.isInteger(a))) fail(`CMAKE_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES} is not a list of architectures such as 90 or 80;90`);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const name = `@tang-lora/linux-x64${variant.cuda ? `-cuda${variant.cuda}` : ''}`;
 const fail = (what) => {
@@ -58,7 +64,12 @@ const defs = {
   GGML_SSE42: 'ON', GGML_AVX: 'ON', GGML_AVX2: 'ON', GGML_FMA: 'ON', GGML_F16C: 'ON', GGML_BMI2: 'ON',
   CMAKE_C_FLAGS: `-ffile-prefix-map=${root}=.`,
   CMAKE_CXX_FLAGS: `-ffile-prefix-map=${root}=.`,
-  ...(cuda ? { CMAKE_CUDA_COMPILER: cuda.nvcc, CMAKE_CUDA_ARCHITECTURES: variant.archs } : {}),
+  ...(cuda
+    ? {
+        CMAKE_CUDA_COMPILER: cuda.nvcc,
+        CMAKE_CUDA_ARCHITECTURES: [...variant.sass.map((a) => `${a}${a >= 120 ? 'a' : ''}-real`), `${variant.ptx}-virtual`].join(';'),
+      }
+    : {}),
 };
 fs.rmSync(staging, { recursive: true, force: true });
 cmakeBuild(path.join(work, 'cmake'), defs);
@@ -69,20 +80,20 @@ const tool = (cmd, a) => execFileSync(cmd, a, { encoding: 'utf8', maxBuffer: 1 <
 const needed = [...tool('readelf', ['-d', addon]).matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((m) => m[1]);
 const extra = needed.filter((l) => !allowedLibs(variant.cuda).includes(l));
 if (extra.length) fail(`tang_lora.node needs libraries outside the allow list: ${extra.join(', ')}`);
-const glibcs = [...tool('objdump', ['-T', addon]).matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-const [gMaj, gMin] = glibcs.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a), [2, 0]);
+const symbols = [...tool('objdump', ['-T', addon]).matchAll(/GLIBC_(\d+)\.(\d+)(?:\.\d+)?\)?\s+(\S+)$/gm)].map((m) => ({ v: [Number(m[1]), Number(m[2])], name: m[3] }));
+const newer = (a, b) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+const floor = GLIBC_MAX.split('.').map(Number);
+const [gMaj, gMin] = symbols.reduce((a, s) => (newer(s.v, a) ? s.v : a), [2, 0]);
 const glibc = `${gMaj}.${gMin}`;
-const [wMaj, wMin] = GLIBC_MAX.split('.').map(Number);
-if (gMaj > wMaj || (gMaj === wMaj && gMin > wMin)) fail(`tang_lora.node needs GLIBC ${glibc}, above the floor ${GLIBC_MAX}`);
+const above = symbols.filter((s) => newer(s.v, floor)).map((s) => `${s.name}@GLIBC_${s.v.join('.')}`);
+if (above.length) fail(`tang_lora.node needs GLIBC ${glibc}, above the floor ${GLIBC_MAX}: ${above.join(', ')}`);
 let architectures = null;
 if (cuda) {
   const list = (flag) => [...tool('cuobjdump', [flag, addon]).matchAll(/sm_(\d+)/g)].map((m) => Number(m[1]));
   const sass = [...new Set(list('--list-elf'))].sort((a, b) => a - b);
   const ptx = [...new Set(list('--list-ptx'))].sort((a, b) => a - b);
-  const wantSass = variant.archs.split(';').map((a) => Number(a.replace('-real', '')));
-  const wantPtx = variant.archs.split(';').filter((a) => !a.includes('-real')).map(Number);
-  if (wantSass.some((a) => !sass.includes(a)) || wantPtx.some((a) => !ptx.includes(a))) {
-    fail(`tang_lora.node holds SASS ${sass.join(',')} and PTX ${ptx.join(',')}; wanted SASS ${wantSass.join(',')} and PTX ${wantPtx.join(',')}`);
+  if (variant.sass.some((a) => !sass.includes(a)) || !ptx.includes(variant.ptx)) {
+    fail(`tang_lora.node holds SASS ${sass.join(',')} and PTX ${ptx.join(',')}; wanted SASS ${variant.sass.join(',')} and PTX ${variant.ptx}`);
   }
   architectures = { sass, ptx };
 }
