@@ -15,9 +15,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { cmakeBuild, findCuda, root, step, writeBuildInfo } from './build-addon.mjs';
 
-// SASS per architecture, and PTX of the newest for later GPUs (CUDA 12 before 12.8 has no sm_120).
-// ggml-cuda turns any 12X into 12Xa (Blackwell's FP4 instructions), whose PTX runs on 12.0 only, so
-// the PTX is asked for beside CMake's list, as plain compute_NN that any later GPU can compile.
+// SASS per architecture, and PTX that later GPUs compile at load time. Blackwell's SASS is 120a
+// (ggml-cuda asks for it: its FP4 instructions); ggml's MXFP4/NVFP4 kernels cannot be built as
+// plain compute_120 PTX and 120a's PTX runs on 12.0 alone, so the PTX is compute_90's.
 const VARIANTS = {
   cpu: { cuda: null },
   cuda12: { cuda: 12, sass: [80, 86, 89, 90], ptx: 90 },

@@ -25,9 +25,10 @@ const skip = expectCuda && !givenCache && 'the GPU machine reaches no registry: 
 
 test(`an --offline install of the ${variant} prebuilt needs no build tools and works`, { timeout: 60 * 60 * 1000, skip }, (t) => {
   const out = scratchDir('prebuilt');
-  const built = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'prebuild.mjs'), '--variant', 'cpu', '--out', out], { cwd: repoRoot, encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'prebuild.mjs'), '--variant', variant, '--out', out], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr.slice(-2000));
   const pkg = JSON.parse(built.stdout.trim().split('\n').pop()!);
+  assert.equal(pkg.package, packageName);
   t.diagnostic(`${packageName}: ${pkg.sizeMiB} MiB, GLIBC ${pkg.glibc}, needs ${pkg.neededLibraries.join(' ')}, CPU ${pkg.cpuIsa.join(' ')}` +
     (pkg.architectures ? `, SASS ${pkg.architectures.sass.join(' ')}, PTX ${pkg.architectures.ptx.join(' ')}` : ''));
   assert.ok(!pkg.cpuIsa.some((f: string) => f.startsWith('avx512')), 'a portable build: no AVX-512');
