@@ -9,6 +9,7 @@ export { openTokenizer, Tokenizer } from './model/tokenizer.js';
 export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingOptions } from './generate/runner.js';
 export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type MetricsLine, type StepProgress } from './train/train.js';
 export { TRAIN_OPTIONS, type TrainSettings } from './train/options.js';
+export { RECIPE_OPTIONS, TEST_OPTIONS, trainAndTest, type RecipeResult, type TestSettings } from './recipe.js';
 export { GENERATION_OPTIONS } from './generate/options.js';
 export { allowed, checkOption, flagName, pickOptions, type OptionSpec, type OptionTable, type OptionValues } from './options.js';
 export { errorLine } from './fs-errors.js';

@@ -12,6 +12,8 @@ interface Common {
   resume?: 'same' | 'schedule';
   /** The CLI demands it. */
   required?: boolean;
+  /** Where --help and the run report list it (Data, LoRA, Schedule, ...). */
+  group?: string;
 }
 
 export type OptionSpec = Common &

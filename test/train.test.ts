@@ -54,12 +54,7 @@ test('train writes the adapter, metrics and at most save-total-limit checkpoints
   const scalars = readEvents(path.join(out, eventFile)).filter((e) => 'loss' in e.scalars);
   assert.deepEqual(scalars.map((e) => e.step), [1, 2, 3, 4, 5]);
   assert.ok(Math.abs(scalars[4]!.scalars.loss! - m[4].loss) < 1e-5 * m[4].loss);
-  const report = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
-  const lossLine = /<polyline class="loss"[^>]* points="([^"]+)"/.exec(report);
-  assert.ok(lossLine, 'an inline SVG loss curve');
-  assert.equal(lossLine[1]!.split(' ').length, 5, 'one point per logged step');
-  assert.match(report, /<polyline class="lr"/);
-  assert.match(report, /<td>lr<\/td><td>0\.01<\/td>/);
+  assert.ok(fs.existsSync(path.join(out, 'report.html')), 'the report (test/report.test.ts reads it)');
   const ckpts = fs.readdirSync(path.join(out, 'checkpoints')).sort();
   assert.deepEqual(ckpts, ['checkpoint-3', 'checkpoint-4', 'checkpoint-5']);
   for (const a of [path.join(out, 'adapter.gguf'), path.join(out, 'checkpoints', 'checkpoint-4', 'adapter.gguf')]) {

@@ -18,6 +18,9 @@ export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
     if (s.default !== undefined) o.default = s.default;
     y = y.option(flagName(key), o);
   }
+  const groups = new Map<string, string[]>();
+  for (const [key, s] of Object.entries(table)) if (s.group) groups.set(s.group, [...(groups.get(s.group) ?? []), flagName(key)]);
+  for (const [g, flags] of groups) y = y.group(flags, `${g}:`);
   return y;
 }
 

@@ -1,9 +1,10 @@
 // `tang-lora train`: LoRA fine-tuning with the reference recipe's knobs and defaults (its
-// options: lib/train/options.ts). On a terminal a live progress bar; log lines always.
+// options: lib/train/options.ts), then the test prompts when --test-data is given (lib/recipe.ts).
+// On a terminal a live progress bar; log lines always.
 // SIGINT or SIGTERM (Ctrl-C, `docker stop`, a job scheduler) saves a checkpoint, then exits
 // 130 or 143; a second one exits at once.
 import type { CommandModule } from 'yargs';
-import { train, TRAIN_OPTIONS, type MetricsLine, type StepProgress } from '../index.js';
+import { RECIPE_OPTIONS, trainAndTest, type MetricsLine, type StepProgress } from '../index.js';
 import { addOptions, readConfig, readOptions } from './options.js';
 
 const EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -25,8 +26,8 @@ export const trainCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'train',
   describe: 'Fine-tune a LoRA adapter on a GGUF base model (defaults: the reference recipe)',
   builder: (y) =>
-    addOptions(y, TRAIN_OPTIONS).config('config', "Settings from a JSON file (flag names or the reference script's names)", (file: string) =>
-      readConfig(file, TRAIN_OPTIONS, 'train'),
+    addOptions(y, RECIPE_OPTIONS).config('config', "Settings from a JSON file (flag names or the reference script's names)", (file: string) =>
+      readConfig(file, RECIPE_OPTIONS, 'train'),
     ),
   handler: async (a) => {
     const ac = new AbortController();
@@ -40,10 +41,10 @@ export const trainCommand: CommandModule<object, Record<string, unknown>> = {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
     const tty = process.stdout.isTTY === true;
     const clear = () => tty && process.stdout.write('\r\x1b[K');
-    const v = readOptions(TRAIN_OPTIONS, a);
+    const v = readOptions(RECIPE_OPTIONS, a);
     let r;
     try {
-      r = await train({
+      r = await trainAndTest({
         ...v,
         model: v.model!,
         data: v.data!,
@@ -71,6 +72,7 @@ export const trainCommand: CommandModule<object, Record<string, unknown>> = {
       `tang-lora: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}, padding ${(100 * r.paddingFraction).toFixed(1)}% of ` +
         `${r.tokens} tokens; adapter ${r.adapter}`,
     );
+    if (r.results) console.log(`tang-lora: test prompts: ${r.results}${r.eval ? `, scores ${r.eval}` : ''}; report ${r.report}`);
     if (stopped) process.exit(EXIT[stopped]);
   },
 };

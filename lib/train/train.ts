@@ -15,7 +15,8 @@ import { TRAIN_OPTIONS, type TrainSettings } from './options.js';
 import { checkRunFolder, RunFolder } from './run-folder.js';
 import { learningRate } from './schedule.js';
 import { packBatches, tokenizeSample, type Sample } from './samples.js';
-import { writeReport } from './report.js';
+import { writeReport, type RunSummary, type TestResults } from './report.js';
+import { info as systemInfo, inspect } from '../system.js';
 import { EventWriter } from './tfevents.js';
 import { shuffled } from '../data/shuffle.js';
 import { promptTemplate } from '../data/template.js';
@@ -30,6 +31,8 @@ export interface TrainOptions extends TrainSettings {
   onLog?: (m: MetricsLine) => void;
   onStep?: (p: StepProgress) => void;
   onNotice?: (line: string) => void; // a line the user should see (a changed schedule on resume)
+  /** Once the adapter is saved and the trainer's memory free: the test prompts' poems for the report (recipe.ts). */
+  afterTraining?: (adapter: string) => Promise<TestResults>;
 }
 
 export interface StepProgress {
@@ -75,6 +78,7 @@ interface Plan {
   totalSteps: number;
   valBatches: Batch[];
   skippedRecords: number[];
+  records: number;
 }
 
 async function plan(o: Resolved): Promise<Plan> {
@@ -107,7 +111,7 @@ async function plan(o: Resolved): Promise<Plan> {
     o.maxSteps > 0
       ? o.maxSteps
       : Array.from({ length: whole }, (_, e) => stepsIn(e)).reduce((a, b) => a + b, 0) + Math.ceil((o.epochs - whole) * stepsIn(whole));
-  return { epochBatches, stepsIn, totalSteps, valBatches: pack(order.slice(order.length - o.valSetSize)), skippedRecords };
+  return { epochBatches, stepsIn, totalSteps, valBatches: pack(order.slice(order.length - o.valSetSize)), skippedRecords, records: records.length };
 }
 
 /** metrics.jsonl, the TensorBoard events and onLog: one line per logged step. */
@@ -178,7 +182,7 @@ async function accumulate(trainer: Trainer, group: Batch[]) {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { signal, onLog, onStep, onNotice, ...given } = options;
+  const { signal, onLog, onStep, onNotice, afterTraining, ...given } = options;
   for (const k of ['model', 'data', 'out'] as const) if (given[k] === undefined) throw new Error(`--${k} is required`);
   const o = { ...resolveOptions(TRAIN_OPTIONS, given), signal, onLog, onStep, onNotice } as Resolved;
   checkRegularFile(o.model, 'model file');
@@ -191,17 +195,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const folderPlan = { overwrite: o.overwrite, resuming: checkpoint !== undefined, inputs: [o.model, o.data, ...(o.resume ? [o.resume] : [])] };
   checkRunFolder(o.out, folderPlan);
 
+  const gguf = await inspect(o.model);
+  const modelType = `${gguf.architecture}; ${Object.entries(gguf.tensorTypes).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} x${n}`).join(', ')}`;
   const trainer = await openTrainer(
     o.model,
     { rank: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targets: o.targetModules, seed: o.seed },
     { device: o.device, checkpointing: o.gradientCheckpointing, keepBlocks: o.keepBlocks },
   );
+  let done: Awaited<ReturnType<typeof run>>;
   try {
     if (checkpoint) await restoreCheckpoint(trainer, checkpoint);
     for (const n of notices) o.onNotice?.(n);
     const folder = new RunFolder(o.out, folderPlan);
     try {
-      return await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0);
+      done = await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0, modelType);
     } catch (e) {
       folder.failed();
       throw new Error(errorLine(e, folder.dir));
@@ -209,10 +216,27 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await trainer.dispose();
   }
+  if (!afterTraining || done.result.aborted) return done.result;
+  try {
+    done.report(await afterTraining(done.result.adapter));
+  } catch (e) {
+    throw new Error(`training finished (adapter ${done.result.adapter}), but the test prompts failed: ${errorLine(e, o.out)}`);
+  }
+  return done.result;
 }
 
-async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number): Promise<TrainResult> {
+async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number, modelType: string) {
   const log = new Log(folder, startStep, o.onLog);
+  const { signal: _s, onLog: _l, onStep: _p, onNotice: _n, ...settings } = o;
+  const info = await trainer.info();
+  const device = (await systemInfo()).devices.find((d) => d.name === info.device);
+  const summary: RunSummary = {
+    state: 'running', model: o.model, modelType, data: o.data, records: p.records, started: new Date(),
+    device: device ? `${device.name} (${device.description})` : info.device,
+    steps: startStep, totalSteps: p.totalSteps, tokensPerSec: 0, padding: 0,
+    memoryBytes: { weights: info.weightBytes, lora: 16 * info.loraParams, compute: info.peakComputeBytes }, // LoRA: a, b, grads, m, v in f32
+  };
+  const report = (tests?: TestResults) => writeReport(folder.file('report.html'), summary, log.lines(), settings, tests);
   const evalEvery = o.evalSteps ?? o.loggingSteps;
   const checkpoint = (step: number) => saveCheckpoint(trainer, folder.checkpoints, { ...identity, global_step: step }, o.saveTotalLimit);
   let [step, tokens, padding, lastLoss, aborted, runTokens] = [startStep, 0, 0, NaN, false, 0];
@@ -239,9 +263,13 @@ async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, id
         tokensPerSec: Math.round(runTokens / elapsed), etaSeconds: (elapsed / (step - startStep)) * (p.totalSteps - step),
       });
       const evalLoss = p.valBatches.length > 0 && (step % evalEvery === 0 || step === p.totalSteps) ? await validationLoss(trainer, p.valBatches) : undefined;
-      if (step % o.loggingSteps === 0 || step === p.totalSteps || evalLoss !== undefined) {
+      // step 1 too, so the curves start where the run does
+      if (step === 1 || step % o.loggingSteps === 0 || step === p.totalSteps || evalLoss !== undefined) {
         const epochAt = +(epoch + Math.min(1, (first + o.gradAccum) / batches.length)).toFixed(4);
         log.write({ step, epoch: epochAt, lr, grad_norm: gradNorm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
+        Object.assign(summary, { steps: step, tokensPerSec: Math.round(runTokens / elapsed), padding: tokens ? padding / tokens : 0 });
+        summary.memoryBytes.compute = (await trainer.info()).peakComputeBytes;
+        report();
       }
       if (step % o.saveSteps === 0) await checkpoint(step);
     }
@@ -250,13 +278,13 @@ async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, id
   if (aborted) await checkpoint(step);
   const adapter = folder.file('adapter.gguf');
   await trainer.saveAdapter(adapter);
-  const report = folder.file('report.html');
-  const { signal: _s, onLog: _l, onStep: _p, onNotice: _n, ...settings } = o;
-  writeReport(report, log.lines(), { ...settings, totalSteps: p.totalSteps });
-  return {
-    steps: step, finalLoss: lastLoss, adapter, metrics: log.metrics, events: log.events.file, report,
+  Object.assign(summary, { state: aborted ? 'interrupted' : 'finished', ended: new Date(), steps: step, adapter });
+  report();
+  const result: TrainResult = {
+    steps: step, finalLoss: lastLoss, adapter, metrics: log.metrics, events: log.events.file, report: folder.file('report.html'),
     tokens, paddingFraction: tokens ? padding / tokens : 0, skippedRecords: p.skippedRecords, aborted,
   };
+  return { result, report };
 }
 
 /** Mean loss over the target tokens of the validation batches (no dropout, no gradients). */
