@@ -11,7 +11,7 @@ export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type Metric
 export { TRAIN_OPTIONS, type TrainSettings } from './train/options.js';
 export { RECIPE_OPTIONS, TEST_OPTIONS, trainAndTest, type RecipeResult, type TestSettings } from './recipe.js';
 export { GENERATION_OPTIONS } from './generate/options.js';
-export { allowed, checkOption, flagName, pickOptions, type OptionSpec, type OptionTable, type OptionValues } from './options.js';
+export { allowed, checkOption, flagName, optionGroups, pickOptions, type OptionSpec, type OptionTable, type OptionValues } from './options.js';
 export { errorLine } from './fs-errors.js';
 export { loadRecords, parseRecords } from './data/records.js';
 export { learningRate, type SchedulerKind } from './train/schedule.js';

@@ -27,6 +27,22 @@ export type OptionSpec = Common &
 
 export type OptionTable = Record<string, OptionSpec>;
 
+/** The order option groups are listed in (--help, the run report); groups not named here come last. */
+const GROUP_ORDER = ['Data', 'LoRA', 'Schedule', 'Memory plan', 'Test', 'Output'];
+
+/** Sorts [group, ...] entries into GROUP_ORDER. */
+export const byGroupOrder = ([a]: [string, ...unknown[]], [b]: [string, ...unknown[]]) => {
+  const rank = (g: string) => (GROUP_ORDER.includes(g) ? GROUP_ORDER.indexOf(g) : GROUP_ORDER.length);
+  return rank(a) - rank(b);
+};
+
+/** A table's keys by group, groups in GROUP_ORDER (keys without a group left out). */
+export function optionGroups(table: OptionTable): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const [k, s] of Object.entries(table)) if (s.group) groups.set(s.group, [...(groups.get(s.group) ?? []), k]);
+  return [...groups].sort(byGroupOrder);
+}
+
 type ValueOf<S extends OptionSpec> = S extends { type: 'int' | 'number' }
   ? number
   : S extends { type: 'boolean' }

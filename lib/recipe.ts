@@ -3,6 +3,7 @@
 // files, scores where the corpus knows the poems, and the poems in the run's report. train/ and
 // generate/ never import each other: they meet here. The test file is checked before training.
 import path from 'node:path';
+import { CorpusMissing } from './data/corpus.js';
 import { loadRecords } from './data/records.js';
 import { evaluate, readResults } from './eval/evaluate.js';
 import { generatePoems, writeResults } from './generate/poems.js';
@@ -26,7 +27,7 @@ export type TestSettings = OptionValues<typeof TEST_OPTIONS>;
 
 export interface RecipeResult extends TrainResult {
   results?: string; // results.jsonl of the test prompts (results.txt beside it)
-  baseResults?: string; // with compareBase: base/results.jsonl
+  baseResults?: string; // with compareBase: results-base/results.jsonl
   eval?: string; // eval.json, when the corpus could score them
 }
 
@@ -38,25 +39,23 @@ export async function trainAndTest(options: TrainOptions & TestSettings): Promis
   if (!t.testData) return train(training);
   const tests = loadRecords(t.testData, { requireOutput: false });
   const files: Omit<RecipeResult, keyof TrainResult> = {};
-  const result = await train({
-    ...training,
-    afterTraining: async (adapter): Promise<TestResults> => {
-      const gen = (adapters: { path: string }[]) =>
-        generatePoems(tests, { model: training.model, adapters, device: training.device, template: training.template, signal: training.signal });
-      files.results = writeResults(path.join(training.out, 'results.txt'), await gen([{ path: adapter }]));
-      if (t.compareBase) files.baseResults = writeResults(path.join(training.out, 'base', 'results.txt'), await gen([]));
-      try {
-        const out = path.join(training.out, 'eval.json');
-        const e = evaluate({ results: files.results, baseline: files.baseResults, out });
-        files.eval = out;
-        return { adapter: e.run.poems, base: e.baseline?.poems, summary: { adapter: e.run.summary, base: e.baseline?.summary }, settings: t };
-      } catch (e) {
-        if (!/chinese-poetry/.test((e as Error).message)) throw e;
-        training.onNotice?.(`no scores for the test prompts: ${(e as Error).message}`);
-        const base = files.baseResults ? readResults(files.baseResults) : undefined;
-        return { adapter: readResults(files.results), base, note: `No scores: ${(e as Error).message}.`, settings: t };
-      }
-    },
-  });
+  const run = async (adapter: string): Promise<TestResults> => {
+    const gen = (adapters: { path: string }[]) =>
+      generatePoems(tests, { model: training.model, adapters, device: training.device, template: training.template, signal: training.signal });
+    files.results = writeResults(path.join(training.out, 'results.txt'), await gen([{ path: adapter }]));
+    if (t.compareBase) files.baseResults = writeResults(path.join(training.out, 'results-base', 'results.txt'), await gen([]));
+    try {
+      const out = path.join(training.out, 'eval.json');
+      const e = evaluate({ results: files.results, baseline: files.baseResults, out });
+      files.eval = out;
+      return { adapter: e.run.poems, base: e.baseline?.poems, summary: { adapter: e.run.summary, base: e.baseline?.summary }, settings: t };
+    } catch (e) {
+      if (!(e instanceof CorpusMissing)) throw e;
+      training.onNotice?.(`no scores for the test prompts: ${e.message}`);
+      const base = files.baseResults ? readResults(files.baseResults) : undefined;
+      return { adapter: readResults(files.results), base, note: `No scores: ${e.message}.`, settings: t };
+    }
+  };
+  const result = await train({ ...training, testPrompts: { file: t.testData, run } });
   return { ...result, ...files };
 }

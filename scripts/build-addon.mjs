@@ -82,7 +82,8 @@ export function cmakeBuild(buildDir, defs, force = false) {
   if (force) fs.rmSync(buildDir, { recursive: true, force: true });
   if (force || previous !== JSON.stringify(defs)) {
     // a fresh cache, so that a definition dropped since the last configure does not linger in it
-    fs.rmSync(path.join(buildDir, 'CMakeCache.txt'), { force: true });
+    // (nor a compiler detected for the old one); llama.cpp's objects, in its own folders, stay for reuse
+    for (const f of ['CMakeCache.txt', 'CMakeFiles']) fs.rmSync(path.join(buildDir, f), { recursive: true, force: true });
     console.log(`tang-lora: configuring the addon (${defs.TANG_LORA_CUDA === 'ON' ? `CUDA ${defs.CMAKE_CUDA_ARCHITECTURES}` : 'CPU'})`);
     step(process.execPath, [cmakeJs, 'configure', ...common, ...cdArgs]);
     fs.writeFileSync(optionsFile, JSON.stringify(defs));

@@ -12,7 +12,7 @@ out=build/prebuilt-packages
 node scripts/prebuild.mjs --variant cuda13 --out "$out" | tail -1
 dest=node_modules/@tang-lora/linux-x64-cuda13
 rm -rf "$dest" build/Release && mkdir -p "$dest"
-tar xzf "$out"/tang-lora-linux-x64-cuda13-*.tgz --strip-components=1 -C "$dest"
+tar xzf "$out/tang-lora-linux-x64-cuda13-$(node -p "require('./package.json').version").tgz" --strip-components=1 -C "$dest"
 node dist/lib/cli/main.js info | head -1
 [ -d .carry/npm-cache ] && export TANG_LORA_TEST_NPM_CACHE=.carry/npm-cache
 TANG_LORA_DEVICE=cuda TANG_LORA_EXPECT_CUDA=1 npm test

@@ -35,17 +35,22 @@ const args = yargs(hideBin(process.argv))
   .option('out', { type: 'string', demandOption: true, describe: 'Folder for the package tarball' })
   .strict()
   .parseSync();
-// CMAKE_CUDA_ARCHITECTURES=90 (as for a source build) narrows a CUDA variant to SASS and PTX of
-// those architectures: a quick build for checking the packaging on one GPU, not for release.
-const narrowed = process.env.CMAKE_CUDA_ARCHITECTURES?.split(';').map((a) => Number.parseInt(a, 10));
-const variant = VARIANTS[args.variant].cuda && narrowed ? { ...VARIANTS[args.variant], sass: narrowed, ptx: Math.max(...narrowed) } : VARIANTS[args.variant];
-if (variant.sass?.some((a) => !Number.isInteger(a))) fail(`CMAKE_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES} is not a list of architectures such as 90 or 80;90`);
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const name = `@tang-lora/linux-x64${variant.cuda ? `-cuda${variant.cuda}` : ''}`;
 const fail = (what) => {
   console.error(`prebuild ${args.variant}: ${what}`);
   process.exit(1);
 };
+// CMAKE_CUDA_ARCHITECTURES=90 (as for a source build) narrows a CUDA variant to SASS of those
+// architectures and PTX of the lowest of them (at most the variant's own): a quick build for
+// checking the packaging on one GPU, not for release; build-info.json then says "narrowed".
+const given = process.env.CMAKE_CUDA_ARCHITECTURES;
+const narrowed = VARIANTS[args.variant].cuda && given ? given.split(';').map((a) => Number(a)) : null;
+if (narrowed?.some((a) => !Number.isInteger(a) || a < 50)) fail(`CMAKE_CUDA_ARCHITECTURES=${given} is not a list of architectures such as 90 or 80;90`);
+const variant = narrowed
+  ? { ...VARIANTS[args.variant], sass: narrowed, ptx: Math.min(...narrowed, VARIANTS[args.variant].ptx) }
+  : VARIANTS[args.variant];
+if (narrowed) console.error(`prebuild ${args.variant}: narrowed to SASS ${narrowed.join(',')} by CMAKE_CUDA_ARCHITECTURES (not a release build)`);
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const name = `@tang-lora/linux-x64${variant.cuda ? `-cuda${variant.cuda}` : ''}`;
 if (process.platform !== 'linux' || process.arch !== 'x64') fail('platform packages are built on linux-x64');
 
 const cuda = variant.cuda ? findCuda() : null;
@@ -82,6 +87,7 @@ const extra = needed.filter((l) => !allowedLibs(variant.cuda).includes(l));
 if (extra.length) fail(`tang_lora.node needs libraries outside the allow list: ${extra.join(', ')}`);
 const symbols = [...tool('objdump', ['-T', addon]).matchAll(/GLIBC_(\d+)\.(\d+)(?:\.\d+)?\)?\s+(\S+)$/gm)].map((m) => ({ v: [Number(m[1]), Number(m[2])], name: m[3] }));
 const newer = (a, b) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+if (symbols.length === 0) fail('objdump -T listed no GLIBC symbols of tang_lora.node (an unknown objdump format?)');
 const floor = GLIBC_MAX.split('.').map(Number);
 const [gMaj, gMin] = symbols.reduce((a, s) => (newer(s.v, a) ? s.v : a), [2, 0]);
 const glibc = `${gMaj}.${gMin}`;
@@ -97,7 +103,7 @@ if (cuda) {
   }
   architectures = { sass, ptx };
 }
-const info = writeBuildInfo(addon, args.variant, { cudaVersion: cuda ? cuda.major : null, architectures, glibc, neededLibraries: needed });
+const info = writeBuildInfo(addon, args.variant, { cudaVersion: cuda ? cuda.major : null, architectures, glibc, neededLibraries: needed, ...(narrowed ? { narrowed: true } : {}) });
 
 fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify({
   name,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseHTML } from 'linkedom';
 import { train } from '../lib/index.js';
-import { niceTicks } from '../lib/train/chart.js';
+import { formatValue, lineChart, niceTicks } from '../lib/train/chart.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { device, repoRoot, scratchDir } from './helpers/paths.js';
 import { assertFails, runCli } from './helpers/cli.js';
@@ -25,6 +25,11 @@ test('ticks are round numbers 1, 2 or 5 times a power of ten apart', () => {
   assert.deepEqual(niceTicks(1, 65, 6), [10, 20, 30, 40, 50, 60]);
   assert.deepEqual(niceTicks(2.31, 2.58, 5), [2.35, 2.4, 2.45, 2.5, 2.55]);
   assert.deepEqual(niceTicks(3e-4, 3e-4), [3e-4]);
+  assert.deepEqual(niceTicks(3e-4, 3.0000000000000003e-4), [3e-4], 'a range too narrow to divide ends');
+  assert.deepEqual(niceTicks(10232, 10238, 5), [10232, 10233, 10234, 10235, 10236, 10237, 10238]);
+  assert.ok(lineChart('c', 't', [{ name: 'v', color: '#000', points: [[1, 3e-4], [2, 3.0000000000000003e-4]] }]).includes('<svg'));
+  assert.equal(formatValue(10235, 1), '10235');
+  assert.equal(formatValue(2.45, 0.05), '2.45');
 });
 
 test('train --test-data: the report shows the run, its curves from step 1, the poems and their scores', async () => {
@@ -36,7 +41,7 @@ test('train --test-data: the report shows the run, its curves from step 1, the p
   assert.match(r.stdout, /test prompts: .*results\.jsonl, scores .*eval\.json/);
   const results = fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(results.length, 15);
-  assert.equal(fs.readFileSync(path.join(out, 'base', 'results.jsonl'), 'utf8').trim().split('\n').length, 15);
+  assert.equal(fs.readFileSync(path.join(out, 'results-base', 'results.jsonl'), 'utf8').trim().split('\n').length, 15);
   const scores = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8'));
   assert.ok(scores.summary.known > 0 && scores.baseline.summary.prompts === 15, 'scored, the base beside the adapter');
 
@@ -116,6 +121,14 @@ test('bad --test-data is refused before training starts, nothing written', async
   assertFails(runCli('train', ...base, '--test-data', bad), 1, /record 0: field 'input' is missing/);
   assertFails(runCli('train', ...base, '--compare-base'), 1, /--compare-base needs --test-data/);
   assert.ok(!fs.existsSync(out), 'no output folder');
+  // a test file inside what --overwrite would remove is an input of the run: refused, kept
+  const earlier = path.join(dir, 'earlier');
+  fs.mkdirSync(path.join(earlier, 'results-base'), { recursive: true });
+  fs.writeFileSync(path.join(earlier, 'results.txt'), 'an earlier run');
+  const inside = path.join(earlier, 'results-base', 'tests.json');
+  fs.copyFileSync(tests15, inside);
+  assertFails(runCli('train', ...base.slice(0, 4), '--out', earlier, ...quick, '--max-steps', '2', '--test-data', inside, '--overwrite'), 1, /would remove .*tests\.json/);
+  assert.ok(fs.existsSync(inside), 'the test file stays');
 });
 
 test("train --config: the reference script's whole job from a file of its own setting names", async () => {

@@ -4,7 +4,7 @@
 // every value is checked by the table (one line naming the flag and what it allows).
 import fs from 'node:fs';
 import type { Argv, Options } from 'yargs';
-import { allowed, flagName, pickOptions, type OptionTable, type OptionValues } from '../index.js';
+import { allowed, flagName, optionGroups, pickOptions, type OptionTable, type OptionValues } from '../index.js';
 
 /** The table's options added to a yargs command. */
 export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
@@ -18,9 +18,7 @@ export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
     if (s.default !== undefined) o.default = s.default;
     y = y.option(flagName(key), o);
   }
-  const groups = new Map<string, string[]>();
-  for (const [key, s] of Object.entries(table)) if (s.group) groups.set(s.group, [...(groups.get(s.group) ?? []), flagName(key)]);
-  for (const [g, flags] of groups) y = y.group(flags, `${g}:`);
+  for (const [g, keys] of optionGroups(table)) y = y.group(keys.map(flagName), `${g}:`);
   return y;
 }
 

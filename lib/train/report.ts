@@ -3,14 +3,15 @@
 // reloads itself, so a browser can keep it open. A summary of the run, the curves (loss and eval
 // loss with a log-scale switch, learning rate, gradient norm, tokens/s), the test prompts' poems
 // with their scores when the run had test prompts, and the settings by group.
-import { lineChart } from './chart.js';
+import { esc, lineChart } from './chart.js';
 import type { MetricsLine } from './train.js';
 import { TRAIN_OPTIONS } from './options.js';
+import { byGroupOrder, optionGroups } from '../options.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import type { EvalSummary, ScoredPoem } from '../eval/evaluate.js';
 
 export interface RunSummary {
-  state: 'running' | 'finished' | 'interrupted';
+  state: 'running' | 'testing prompts' | 'finished' | 'interrupted' | 'failed';
   model: string;
   modelType: string; // architecture and tensor types: 'llama; q4_K x224, f32 x65'
   data: string;
@@ -35,7 +36,6 @@ export interface TestResults {
   settings: Record<string, unknown>; // the test options, shown as the settings' Test group
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(4));
 const duration = (s: number) => (s < 90 ? `${s.toFixed(1)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`);
@@ -48,7 +48,7 @@ function summaryTable(s: RunSummary, metrics: MetricsLine[]): string {
   const mem = s.memoryBytes;
   return `<table class="summary">
 ${row('state', 'state', s.state)}
-${row('model', 'model', `${s.model} (${s.modelType || 'type unset'})`)}
+${row('model', 'model', `${s.model} (${s.modelType})`)}
 ${row('data', 'data', `${s.data} (${s.records} records)`)}
 ${row('device', 'device', s.device)}
 ${row('time', 'time', `${s.started.toISOString()} to ${s.ended ? s.ended.toISOString() : 'now'} (${duration((end.getTime() - s.started.getTime()) / 1000)})`)}
@@ -101,13 +101,10 @@ ${rows.join('\n')}
 /** The settings by the option table's groups (the test options after them, once there are test prompts). */
 function settingsTables(settings: Record<string, unknown>, tests?: Record<string, unknown>): string {
   const value = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join(' ') : String(v));
-  const groups = new Map<string, [string, unknown][]>();
-  for (const [k, s] of Object.entries(TRAIN_OPTIONS)) groups.set(s.group ?? 'Other', [...(groups.get(s.group ?? 'Other') ?? []), [k, settings[k]]]);
-  if (tests) groups.set('Test', Object.entries(tests));
-  const order = ['Data', 'LoRA', 'Schedule', 'Memory plan', 'Test', 'Output'];
-  const rank = (g: string) => (order.includes(g) ? order.indexOf(g) : order.length);
-  return [...groups]
-    .sort(([a], [b]) => rank(a) - rank(b))
+  const groups: [string, [string, unknown][]][] = optionGroups(TRAIN_OPTIONS).map(([g, keys]) => [g, keys.map((k) => [k, settings[k]])]);
+  if (tests) groups.push(['Test', Object.entries(tests)]);
+  return groups
+    .sort(byGroupOrder)
     .map(([g, rows]) => `<h3>${g}</h3><table class="settings" data-group="${g}">${rows.map(([k, v]) => row(k, k, value(v))).join('\n')}</table>`)
     .join('\n');
 }
@@ -123,7 +120,7 @@ table{border-collapse:collapse;margin-bottom:1em}th,td{padding:3px 12px;border-b
 export function writeReport(file: string, summary: RunSummary, metrics: MetricsLine[], settings: Record<string, unknown>, tests?: TestResults): void {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tang-lora run: ${esc(summary.model)}</title>
-${summary.state === 'running' ? '<meta http-equiv="refresh" content="15">' : ''}<style>${STYLE}</style></head>
+${summary.state === 'running' || summary.state === 'testing prompts' ? '<meta http-equiv="refresh" content="15">' : ''}<style>${STYLE}</style></head>
 <body><h1>tang-lora training report</h1>
 ${summaryTable(summary, metrics)}
 <h2>Curves</h2><div class="charts">${metrics.length ? charts(metrics) : '<p>No step logged yet.</p>'}</div>

@@ -1,6 +1,6 @@
 // The output folder of a run. A run writes only these there: adapter.gguf, metrics.jsonl,
 // report.html, events.out.tfevents.*, checkpoints/, and with test prompts results.txt,
-// results.jsonl, eval.json and base/ (and "<name>.tmp-<pid>" while writing).
+// results.jsonl, eval.json and results-base/ (and "<name>.tmp-<pid>" while writing).
 // --overwrite removes exactly those, never anything else and never an input of the same
 // command. A run that fails before its first checkpoint removes what it made; one that saved a
 // checkpoint leaves it for --resume. Temporary files of dead runs are removed at the start.
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { removeDeadTemps } from '../atomic-write.js';
 
 const isRunOutput = (name: string) =>
-  ['adapter.gguf', 'metrics.jsonl', 'report.html', 'checkpoints', 'results.txt', 'results.jsonl', 'eval.json', 'base'].includes(name) ||
+  ['adapter.gguf', 'metrics.jsonl', 'report.html', 'checkpoints', 'results.txt', 'results.jsonl', 'eval.json', 'results-base'].includes(name) ||
   name.startsWith('events.out.tfevents.');
 
 const inside = (file: string, dir: string) => {

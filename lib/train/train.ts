@@ -31,8 +31,9 @@ export interface TrainOptions extends TrainSettings {
   onLog?: (m: MetricsLine) => void;
   onStep?: (p: StepProgress) => void;
   onNotice?: (line: string) => void; // a line the user should see (a changed schedule on resume)
-  /** Once the adapter is saved and the trainer's memory free: the test prompts' poems for the report (recipe.ts). */
-  afterTraining?: (adapter: string) => Promise<TestResults>;
+  /** Test prompts (recipe.ts): an input of the run; `run` goes once the adapter is saved and the
+   * trainer's memory is free, and its poems go into the report. */
+  testPrompts?: { file: string; run: (adapter: string) => Promise<TestResults> };
 }
 
 export interface StepProgress {
@@ -182,7 +183,7 @@ async function accumulate(trainer: Trainer, group: Batch[]) {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { signal, onLog, onStep, onNotice, afterTraining, ...given } = options;
+  const { signal, onLog, onStep, onNotice, testPrompts, ...given } = options;
   for (const k of ['model', 'data', 'out'] as const) if (given[k] === undefined) throw new Error(`--${k} is required`);
   const o = { ...resolveOptions(TRAIN_OPTIONS, given), signal, onLog, onStep, onNotice } as Resolved;
   checkRegularFile(o.model, 'model file');
@@ -192,7 +193,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     global_step: 0, total_steps: p.totalSteps, settings: resumeSettings(o), data_sha256: sha256File(o.data), model_fingerprint: modelFingerprint(o.model),
   };
   const notices = checkpoint ? compareSettings(checkpoint, identity, o.newSchedule) : [];
-  const folderPlan = { overwrite: o.overwrite, resuming: checkpoint !== undefined, inputs: [o.model, o.data, ...(o.resume ? [o.resume] : [])] };
+  const folderPlan = { overwrite: o.overwrite, resuming: checkpoint !== undefined, inputs: [o.model, o.data, ...(o.resume ? [o.resume] : []), ...(testPrompts ? [testPrompts.file] : [])] };
   checkRunFolder(o.out, folderPlan);
 
   const gguf = await inspect(o.model);
@@ -208,7 +209,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (const n of notices) o.onNotice?.(n);
     const folder = new RunFolder(o.out, folderPlan);
     try {
-      done = await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0, modelType);
+      done = await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0, modelType, testPrompts !== undefined);
     } catch (e) {
       folder.failed();
       throw new Error(errorLine(e, folder.dir));
@@ -216,16 +217,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await trainer.dispose();
   }
-  if (!afterTraining || done.result.aborted) return done.result;
+  if (!testPrompts || done.result.aborted) return done.result;
+  let tests: TestResults | undefined;
   try {
-    done.report(await afterTraining(done.result.adapter));
+    tests = await testPrompts.run(done.result.adapter);
   } catch (e) {
     throw new Error(`training finished (adapter ${done.result.adapter}), but the test prompts failed: ${errorLine(e, o.out)}`);
+  } finally {
+    done.summary.state = 'finished';
+    done.report(tests);
   }
   return done.result;
 }
 
-async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number, modelType: string) {
+async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number, modelType: string, testsFollow: boolean) {
   const log = new Log(folder, startStep, o.onLog);
   const { signal: _s, onLog: _l, onStep: _p, onNotice: _n, ...settings } = o;
   const info = await trainer.info();
@@ -237,54 +242,61 @@ async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, id
     memoryBytes: { weights: info.weightBytes, lora: 16 * info.loraParams, compute: info.peakComputeBytes }, // LoRA: a, b, grads, m, v in f32
   };
   const report = (tests?: TestResults) => writeReport(folder.file('report.html'), summary, log.lines(), settings, tests);
-  const evalEvery = o.evalSteps ?? o.loggingSteps;
-  const checkpoint = (step: number) => saveCheckpoint(trainer, folder.checkpoints, { ...identity, global_step: step }, o.saveTotalLimit);
-  let [step, tokens, padding, lastLoss, aborted, runTokens] = [startStep, 0, 0, NaN, false, 0];
-  const runStart = performance.now();
-  for (let epoch = 0, epochStart = 0; step < p.totalSteps && !aborted; epochStart += p.stepsIn(epoch), epoch++) {
-    if (epochStart + p.stepsIn(epoch) <= step) continue; // resuming: a whole epoch already taken
-    const batches = p.epochBatches(epoch);
-    for (let first = Math.max(0, step - epochStart) * o.gradAccum; first < batches.length && step < p.totalSteps; first += o.gradAccum) {
-      if (o.signal?.aborted) {
-        aborted = true;
-        break;
+  try {
+    const evalEvery = o.evalSteps ?? o.loggingSteps;
+    const checkpoint = (step: number) => saveCheckpoint(trainer, folder.checkpoints, { ...identity, global_step: step }, o.saveTotalLimit);
+    let [step, tokens, padding, lastLoss, aborted, runTokens] = [startStep, 0, 0, NaN, false, 0];
+    const runStart = performance.now();
+    for (let epoch = 0, epochStart = 0; step < p.totalSteps && !aborted; epochStart += p.stepsIn(epoch), epoch++) {
+      if (epochStart + p.stepsIn(epoch) <= step) continue; // resuming: a whole epoch already taken
+      const batches = p.epochBatches(epoch);
+      for (let first = Math.max(0, step - epochStart) * o.gradAccum; first < batches.length && step < p.totalSteps; first += o.gradAccum) {
+        if (o.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const group = batches.slice(first, first + o.gradAccum);
+        const r = await accumulate(trainer, group);
+        const lr = learningRate(step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: p.totalSteps, kind: o.lrScheduler });
+        const { gradNorm } = await trainer.optimizerStep({ lr, maxGradNorm: o.maxGradNorm, weightDecay: o.weightDecay });
+        step++;
+        [tokens, padding, lastLoss] = [tokens + r.tokens, padding + r.padding, r.targets > 0 ? r.loss / r.targets : NaN];
+        log.add(r.loss, r.targets, r.tokens);
+        runTokens += group.reduce((a, b) => a + b.tokens.length, 0);
+        const elapsed = (performance.now() - runStart) / 1000;
+        o.onStep?.({
+          step, totalSteps: p.totalSteps, loss: lastLoss, lr,
+          tokensPerSec: Math.round(runTokens / elapsed), etaSeconds: (elapsed / (step - startStep)) * (p.totalSteps - step),
+        });
+        const evalLoss = p.valBatches.length > 0 && (step % evalEvery === 0 || step === p.totalSteps) ? await validationLoss(trainer, p.valBatches) : undefined;
+        // step 1 too, so the curves start where the run does
+        if (step === 1 || step % o.loggingSteps === 0 || step === p.totalSteps || evalLoss !== undefined) {
+          const epochAt = +(epoch + Math.min(1, (first + o.gradAccum) / batches.length)).toFixed(4);
+          log.write({ step, epoch: epochAt, lr, grad_norm: gradNorm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
+          Object.assign(summary, { steps: step, tokensPerSec: Math.round(runTokens / elapsed), padding: tokens ? padding / tokens : 0 });
+          summary.memoryBytes.compute = (await trainer.info()).peakComputeBytes;
+          report();
+        }
+        if (step % o.saveSteps === 0) await checkpoint(step);
       }
-      const group = batches.slice(first, first + o.gradAccum);
-      const r = await accumulate(trainer, group);
-      const lr = learningRate(step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: p.totalSteps, kind: o.lrScheduler });
-      const { gradNorm } = await trainer.optimizerStep({ lr, maxGradNorm: o.maxGradNorm, weightDecay: o.weightDecay });
-      step++;
-      [tokens, padding, lastLoss] = [tokens + r.tokens, padding + r.padding, r.targets > 0 ? r.loss / r.targets : NaN];
-      log.add(r.loss, r.targets, r.tokens);
-      runTokens += group.reduce((a, b) => a + b.tokens.length, 0);
-      const elapsed = (performance.now() - runStart) / 1000;
-      o.onStep?.({
-        step, totalSteps: p.totalSteps, loss: lastLoss, lr,
-        tokensPerSec: Math.round(runTokens / elapsed), etaSeconds: (elapsed / (step - startStep)) * (p.totalSteps - step),
-      });
-      const evalLoss = p.valBatches.length > 0 && (step % evalEvery === 0 || step === p.totalSteps) ? await validationLoss(trainer, p.valBatches) : undefined;
-      // step 1 too, so the curves start where the run does
-      if (step === 1 || step % o.loggingSteps === 0 || step === p.totalSteps || evalLoss !== undefined) {
-        const epochAt = +(epoch + Math.min(1, (first + o.gradAccum) / batches.length)).toFixed(4);
-        log.write({ step, epoch: epochAt, lr, grad_norm: gradNorm, ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}) });
-        Object.assign(summary, { steps: step, tokensPerSec: Math.round(runTokens / elapsed), padding: tokens ? padding / tokens : 0 });
-        summary.memoryBytes.compute = (await trainer.info()).peakComputeBytes;
-        report();
-      }
-      if (step % o.saveSteps === 0) await checkpoint(step);
     }
+    if (aborted && step === startStep) throw new Error('interrupted before the first step; nothing was saved');
+    if (aborted) await checkpoint(step);
+    const adapter = folder.file('adapter.gguf');
+    await trainer.saveAdapter(adapter);
+    Object.assign(summary, { state: aborted ? 'interrupted' : testsFollow ? 'testing prompts' : 'finished', ended: new Date(), steps: step, adapter });
+    report();
+    const result: TrainResult = {
+      steps: step, finalLoss: lastLoss, adapter, metrics: log.metrics, events: log.events.file, report: folder.file('report.html'),
+      tokens, paddingFraction: tokens ? padding / tokens : 0, skippedRecords: p.skippedRecords, aborted,
+    };
+    return { result, report, summary };
+  } catch (e) {
+    // a report left beside a checkpoint says the run failed (and stops reloading)
+    Object.assign(summary, { state: 'failed', ended: new Date() });
+    if (fs.existsSync(folder.file('report.html'))) report();
+    throw e;
   }
-  if (aborted && step === startStep) throw new Error('interrupted before the first step; nothing was saved');
-  if (aborted) await checkpoint(step);
-  const adapter = folder.file('adapter.gguf');
-  await trainer.saveAdapter(adapter);
-  Object.assign(summary, { state: aborted ? 'interrupted' : 'finished', ended: new Date(), steps: step, adapter });
-  report();
-  const result: TrainResult = {
-    steps: step, finalLoss: lastLoss, adapter, metrics: log.metrics, events: log.events.file, report: folder.file('report.html'),
-    tokens, paddingFraction: tokens ? padding / tokens : 0, skippedRecords: p.skippedRecords, aborted,
-  };
-  return { result, report };
 }
 
 /** Mean loss over the target tokens of the validation batches (no dropout, no gradients). */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#if defined __GLIBC_USE_C2X_STRTOL && __GLIBC_USE_C2X_STRTOL
-#error "glibc_floor.c must see the C99 strtol and scanf names"
+#if (defined __GLIBC_USE_C2X_STRTOL && __GLIBC_USE_C2X_STRTOL) || (defined __GLIBC_USE_C23_STRTOL && __GLIBC_USE_C23_STRTOL)
+#error "glibc_floor.c must see the C99 strtol and scanf names (compile it as gnu17 without _GNU_SOURCE)"
 #endif
 
 #define HIDDEN __attribute__((visibility("hidden")))
