@@ -54,3 +54,10 @@ export function checkWritable(file: string, what = 'output file'): void {
     throw new Error(`cannot write '${file}': the folder '${dir}' is not writable`);
   }
 }
+
+/** Throws one line if `out` is one of the files the command reads. */
+export function checkNotInput(out: string, inputs: string[]): void {
+  const real = (f: string) => (fs.existsSync(f) ? fs.realpathSync(f) : path.resolve(f));
+  const hit = inputs.find((i) => fs.existsSync(i) && real(i) === real(out));
+  if (hit) throw new Error(`the output '${out}' is '${hit}', which this command reads; choose another output`);
+}

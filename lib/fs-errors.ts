@@ -1,5 +1,7 @@
 // Node's file-system errors as one line a user can act on: what was attempted, on which path,
 // and why in words ("cannot create the folder '/ro/run': permission denied").
+import fs from 'node:fs';
+
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'not permitted',
@@ -36,4 +38,19 @@ export function errorLine(e: unknown, where?: string): string {
   const action = ACTIONS[err.syscall ?? ''] ?? 'cannot use';
   const target = err.path ?? where;
   return target ? `${action} '${target}': ${reason}` : `${action} a file: ${reason}`;
+}
+
+/** A JSON file's value; one line naming the file where it cannot be read or parsed. */
+export function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(errorLine(e));
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`'${file}' cannot be read as JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
 }

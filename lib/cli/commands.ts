@@ -1,8 +1,12 @@
 // Every command of the `tang-lora` CLI and the one parser over them: main.ts runs it; the tests
 // parse with it (handlers replaced) to walk every flag --help lists.
 import yargs, { type CommandModule } from 'yargs';
-import { CREATE_MODEL_OPTIONS, DATA_OPTIONS, GENERATION_OPTIONS, QUANTIZE_OPTIONS, TRAIN_OPTIONS, type OptionTable } from '../index.js';
+import {
+  CONVERT_OPTIONS, CREATE_MODEL_OPTIONS, DATA_OPTIONS, EXPORT_OPTIONS, GENERATION_OPTIONS, IMPORT_OPTIONS, QUANTIZE_OPTIONS, RECIPE_OPTIONS, type OptionTable,
+} from '../index.js';
 import { buildCommand } from './build.js';
+import { convertCommand } from './convert.js';
+import { exportCommand, importCommand } from './peft.js';
 import { createModelCommand } from './create-model.js';
 import { dataCommand } from './data.js';
 import { demoCommand, DEMO_OPTIONS } from './demo.js';
@@ -15,15 +19,18 @@ import { quantizeCommand } from './quantize.js';
 import { trainCommand } from './train.js';
 
 export const COMMANDS: CommandModule<any, any>[] = [
-  infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, generateCommand, evalCommand, dataCommand, demoCommand,
-  buildCommand,
+  infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, convertCommand, exportCommand, importCommand,
+  generateCommand, evalCommand, dataCommand, demoCommand, buildCommand,
 ];
 
 /** The option tables each command's flags come from. */
 export const COMMAND_TABLES: Record<string, OptionTable[]> = {
-  train: [TRAIN_OPTIONS],
+  train: [RECIPE_OPTIONS],
   'create-model': [CREATE_MODEL_OPTIONS],
   quantize: [QUANTIZE_OPTIONS],
+  convert: [CONVERT_OPTIONS],
+  export: [EXPORT_OPTIONS],
+  import: [IMPORT_OPTIONS],
   generate: [GENERATION_OPTIONS],
   eval: [GENERATION_OPTIONS],
   data: [DATA_OPTIONS],
