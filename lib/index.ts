@@ -17,6 +17,8 @@ export { loadRecords, parseRecords } from './data/records.js';
 export { learningRate, type SchedulerKind } from './train/schedule.js';
 export { quantize, QUANTIZE_OPTIONS, QUANT_TYPES } from './model/quantize.js';
 export { convertHf, CONVERT_OPTIONS, type ConvertOptions } from './hf/convert.js';
+export { MERGE_OPTIONS, mergeAdapter } from './model/merge.js';
+export { modelfile, writeModelfile } from './generate/modelfile.js';
 export { EXPORT_OPTIONS, exportPeft, IMPORT_OPTIONS, importPeft } from './hf/peft.js';
 export { generatePoems, writeResults, checkResultsFile, type PoemResult, type GenerateOptions } from './generate/poems.js';
 export { evaluate, checkEvalFile, scorePoems, readResults, type EvalRun, type EvalSummary, type ScoredPoem } from './eval/evaluate.js';

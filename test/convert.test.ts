@@ -14,6 +14,7 @@ import { writeGguf } from '../lib/hf/gguf-write.js';
 import { writeSafetensors, type Dtype } from '../lib/hf/safetensors.js';
 import { hfForward, llama2Tok, makeHfFolder, relError, tiny, tokenizerDir, type Shape } from './helpers/hf-fixture.js';
 import { convertTokenizer } from '../lib/hf/tokenizer.js';
+import { vocabPath } from '../lib/model/create.js';
 import { repoRoot, scratchDir } from './helpers/paths.js';
 import { assertFails, runCli } from './helpers/cli.js';
 
@@ -53,7 +54,7 @@ test('byte-level BPE tokenizers: our GGUF vocabularies from tokenizer.json token
   for (const [pkg, nVocab, reference] of [['tokenizer-llama3', 128256, 'llama-bpe'], ['tokenizer-qwen2_5', 151936, 'qwen2']] as const) {
     const ours = path.join(dir, `${reference}-vocab.gguf`);
     await writeGguf(ours, [['general.architecture', { str: 'llama' }], ...convertTokenizer(tokenizerDir(pkg), nVocab)], [], async () => {});
-    const [a, b] = [await openTokenizer(ours), await openTokenizer(path.join(repoRoot, 'vocab', `ggml-vocab-${reference}.gguf`))];
+    const [a, b] = [await openTokenizer(ours), await openTokenizer(vocabPath(reference))];
     try {
       for (const s of [...HARD, ...poems]) {
         assert.deepEqual([...(await a.tokenize(s))], [...(await b.tokenize(s))], `${reference}: ${JSON.stringify(s)}`);

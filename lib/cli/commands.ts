@@ -2,10 +2,12 @@
 // parse with it (handlers replaced) to walk every flag --help lists.
 import yargs, { type CommandModule } from 'yargs';
 import {
-  CONVERT_OPTIONS, CREATE_MODEL_OPTIONS, DATA_OPTIONS, EXPORT_OPTIONS, GENERATION_OPTIONS, IMPORT_OPTIONS, QUANTIZE_OPTIONS, RECIPE_OPTIONS, type OptionTable,
+  CONVERT_OPTIONS, CREATE_MODEL_OPTIONS, DATA_OPTIONS, EXPORT_OPTIONS, GENERATION_OPTIONS, IMPORT_OPTIONS, MERGE_OPTIONS, QUANTIZE_OPTIONS, RECIPE_OPTIONS,
+  type OptionTable,
 } from '../index.js';
 import { buildCommand } from './build.js';
 import { convertCommand } from './convert.js';
+import { mergeCommand } from './merge.js';
 import { exportCommand, importCommand } from './peft.js';
 import { createModelCommand } from './create-model.js';
 import { dataCommand } from './data.js';
@@ -19,7 +21,7 @@ import { quantizeCommand } from './quantize.js';
 import { trainCommand } from './train.js';
 
 export const COMMANDS: CommandModule<any, any>[] = [
-  infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, convertCommand, exportCommand, importCommand,
+  infoCommand, inspectCommand, trainCommand, createModelCommand, quantizeCommand, convertCommand, exportCommand, importCommand, mergeCommand,
   generateCommand, evalCommand, dataCommand, demoCommand, buildCommand,
 ];
 
@@ -31,6 +33,7 @@ export const COMMAND_TABLES: Record<string, OptionTable[]> = {
   convert: [CONVERT_OPTIONS],
   export: [EXPORT_OPTIONS],
   import: [IMPORT_OPTIONS],
+  merge: [MERGE_OPTIONS],
   generate: [GENERATION_OPTIONS],
   eval: [GENERATION_OPTIONS],
   data: [DATA_OPTIONS],

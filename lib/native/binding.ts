@@ -156,6 +156,7 @@ export interface Binding {
   inspect(path: string): Promise<GgufSummary>;
   createModel(spec: NativeModelSpec, out: string, vocab: string): Promise<{ nVocab: number; nParams: number; fileSize: number }>;
   quantize(input: string, out: string, type: string): Promise<void>;
+  mergeAdapters(base: string, adapters: { path: string; scale: number }[], out: string): Promise<void>;
   openTrainer(model: string, lora: NativeLoraConfig, options: NativeTrainerOptions): Promise<NativeTrainer>;
   countTargets(rows: number, labels: Int32Array, segments: Int32Array): number; // the loss's scored positions
   openRunner(

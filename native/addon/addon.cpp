@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
     exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
     exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
+    exports.Set("mergeAdapters", Napi::Function::New(env, Merge, "mergeAdapters"));
     TrainerWrap::Register(env, exports);
     RunnerWrap::Register(env, exports);
     Napi::Object build = Napi::Object::New(env);

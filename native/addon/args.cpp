@@ -47,6 +47,20 @@ bool opt_bool(const Napi::Object & o, const char * key, bool fallback) {
     return v.As<Napi::Boolean>();
 }
 
+std::vector<tang::AdapterRef> arg_adapters(const Napi::CallbackInfo & info, size_t i) {
+    Napi::Env env = info.Env();
+    Napi::Value list = info.Length() > i ? info[i] : env.Undefined();
+    if (!list.IsArray()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
+    std::vector<tang::AdapterRef> adapters;
+    Napi::Array arr = list.As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); ++k) {
+        if (!arr.Get(k).IsObject()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
+        Napi::Object o = arr.Get(k).As<Napi::Object>();
+        adapters.push_back({opt_string(o, "path", ""), (float) opt_number(o, "scale", 1.0)});
+    }
+    return adapters;
+}
+
 std::string opt_string(const Napi::Object & o, const char * key, const std::string & fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined()) return fallback;

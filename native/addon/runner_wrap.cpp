@@ -43,15 +43,7 @@ RunnerWrap::RunnerWrap(const Napi::CallbackInfo & info)
 Napi::Value RunnerWrap::Open(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     const std::string model = arg_string(info, 0, "model path");
-    Napi::Value list = info.Length() > 1 ? info[1] : env.Undefined();
-    if (!list.IsArray()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
-    std::vector<tang::AdapterRef> adapters;
-    Napi::Array arr = list.As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-        if (!arr.Get(i).IsObject()) throw Napi::TypeError::New(env, "adapters must be an array of { path, scale }");
-        Napi::Object o = arr.Get(i).As<Napi::Object>();
-        adapters.push_back({opt_string(o, "path", ""), (float) opt_number(o, "scale", 1.0)});
-    }
+    const std::vector<tang::AdapterRef> adapters = arg_adapters(info, 1);
     Napi::Object o = arg_object(info, 2, "options");
     tang::RunnerOptions opt;
     opt.device = opt_string(o, "device", "auto");

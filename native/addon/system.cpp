@@ -4,6 +4,7 @@
 #include "gguf_inspect.h"
 #include "errors.h"
 #include "llama_layout.h"
+#include "merge.h"
 #include "quantize.h"
 #include "random_model.h"
 #include "promise_worker.h"
@@ -117,6 +118,13 @@ Napi::Value Quantize(const Napi::CallbackInfo & info) {
     const std::string out = arg_string(info, 1, "output path");
     const std::string type = arg_string(info, 2, "quantization type");
     return start_void(info.Env(), [=] { tang::quantize_model(in, out, type, 0); });
+}
+
+Napi::Value Merge(const Napi::CallbackInfo & info) {
+    const std::string base = arg_string(info, 0, "base model path");
+    const std::vector<tang::AdapterRef> adapters = arg_adapters(info, 1);
+    const std::string out = arg_string(info, 2, "output path");
+    return start_void(info.Env(), [=] { tang::merge_adapters(base, adapters, out); });
 }
 
 }  // namespace tang_addon

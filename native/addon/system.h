@@ -10,5 +10,6 @@ Napi::Value Info(const Napi::CallbackInfo & info);     // () => Promise<SystemIn
 Napi::Value Inspect(const Napi::CallbackInfo & info);  // (path: string) => Promise<GgufSummary>
 Napi::Value CreateModel(const Napi::CallbackInfo & info);  // (spec, path, vocab) => Promise<CreatedModel>
 Napi::Value Quantize(const Napi::CallbackInfo & info);     // (in, out, type) => Promise<void>
+Napi::Value Merge(const Napi::CallbackInfo & info);        // (base, adapters, out) => Promise<void>
 
 }  // namespace tang_addon

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "adapter_ref.h"
 #include "errors.h"
 #include "gguf_meta.h"
 #include "ggml.h"
@@ -107,6 +109,13 @@ LoadedGguf read_gguf(const std::string & path, const std::string & what) {
     r.ctx.reset(data);
     require(r.gguf != nullptr, "'" + path + "' is not a valid GGUF file");
     return r;
+}
+
+void check_adapter(const AdapterRef & a) {
+    check_lora_file(a.path);
+    constexpr float kMaxScale = 100.0f;
+    require(std::isfinite(a.scale) && std::fabs(a.scale) <= kMaxScale,
+            "adapter scale must be a number from -100 to 100, got " + std::to_string(a.scale) + " for '" + a.path + "'");
 }
 
 void check_lora_file(const std::string & path) {

@@ -15,8 +15,6 @@
 
 namespace tang {
 
-constexpr float kMaxAdapterScale = 100.0f;
-
 namespace {
 
 // A llama_batch that frees itself (llama-cpp.h has owning pointers for everything else).
@@ -53,11 +51,7 @@ LlamaRunner::LlamaRunner(const std::string & model_path, const std::vector<Adapt
     // Every check of the inputs before anything is loaded (the owning pointers free what was).
     inspect_gguf(model_path);  // clear errors for missing, non-GGUF and truncated files
     require(!opt.vocab_only || adapters.empty(), "a tokenizer-only runner takes no adapters");
-    for (const AdapterRef & a : adapters) {
-        check_lora_file(a.path);
-        require(std::isfinite(a.scale) && std::fabs(a.scale) <= kMaxAdapterScale,
-                "adapter scale must be a number from -100 to 100, got " + std::to_string(a.scale) + " for '" + a.path + "'");
-    }
+    for (const AdapterRef & a : adapters) check_adapter(a);
     static std::once_flag once;
     std::call_once(once, [] { llama_backend_init(); });
 

@@ -10,15 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "adapter_ref.h"
 #include "llama-cpp.h"
 
-
 namespace tang {
-
-struct AdapterRef {
-    std::string path;
-    float scale = 1.0f;
-};
 
 // Sampling with Hugging Face generate() semantics. Processors: repetition penalty, n-gram ban;
 // then, when do_sample, warpers temperature, top-k, top-p, min-p and a seeded draw; else argmax.
