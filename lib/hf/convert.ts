@@ -11,7 +11,7 @@ import { readJsonFile } from '../fs-errors.js';
 import { QUANT_TYPES, quantize } from '../model/quantize.js';
 import { checkOption, type OptionTable } from '../options.js';
 import { convertFloats } from './floats.js';
-import { INTERLEAVED_QK, interleaveHeads } from './layout.js';
+import { HF_ARCHITECTURES, INTERLEAVED_QK, interleaveHeads } from './layout.js';
 import { tensorBytes, writeGguf, type FloatType, type GgufValue, type TensorInfo } from './gguf-write.js';
 import { readModelTensors, readTensorBytes, type StoredTensor } from './safetensors.js';
 import { convertTokenizer } from './tokenizer.js';
@@ -23,12 +23,6 @@ export const CONVERT_OPTIONS = {
     describe: "Weight type of the GGUF (auto: the checkpoint's 16-bit type, f16 for f32 checkpoints)",
   },
 } as const satisfies OptionTable;
-
-const ARCHS: Record<string, { arch: 'llama' | 'qwen2'; bias: boolean }> = {
-  LlamaForCausalLM: { arch: 'llama', bias: false },
-  MistralForCausalLM: { arch: 'llama', bias: false },
-  Qwen2ForCausalLM: { arch: 'qwen2', bias: true },
-};
 
 interface Hparams {
   nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
@@ -55,8 +49,8 @@ function readConfig(dir: string): { archName: string; hp: Hparams } {
   const bad = (what: string) => new Error(`'${file}': ${what}`);
   if (!c || typeof c !== 'object' || Array.isArray(c)) throw bad('must be a JSON object');
   const archName = Array.isArray(c.architectures) ? c.architectures[0] : undefined;
-  if (typeof archName !== 'string' || !Object.hasOwn(ARCHS, archName)) {
-    throw bad(`architecture ${archName ?? JSON.stringify(c.architectures ?? null)} is not converted (${Object.keys(ARCHS).join(', ')})`);
+  if (typeof archName !== 'string' || !Object.hasOwn(HF_ARCHITECTURES, archName)) {
+    throw bad(`architecture ${archName ?? JSON.stringify(c.architectures ?? null)} is not converted (${Object.keys(HF_ARCHITECTURES).join(', ')})`);
   }
   const int = (k: string, v: unknown = c[k]) => {
     if (!Number.isInteger(v) || (v as number) <= 0) throw bad(`${k} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -112,7 +106,7 @@ function llama3RopeFactors(hp: Hparams): Float32Array {
 }
 
 function planTensors(dir: string, stored: Map<string, StoredTensor>, archName: string, hp: Hparams, type: FloatType): PlannedTensor[] {
-  const { arch, bias } = ARCHS[archName]!;
+  const { arch, bias } = HF_ARCHITECTURES[archName]!;
   const permuteQK = INTERLEAVED_QK.has(arch);
   const used = new Set<string>();
   const plan: PlannedTensor[] = [];
@@ -178,7 +172,7 @@ export async function convertHf(dir: string, out: string, options: ConvertOption
   const sourceType = stored.get('model.embed_tokens.weight')?.dtype;
   const float: FloatType = ['f32', 'f16', 'bf16'].includes(type) ? (type as FloatType) : sourceType === 'BF16' ? 'bf16' : 'f16';
   const plan = planTensors(dir, stored, archName, hp, float);
-  const meta = metadata(dir, ARCHS[archName]!.arch, hp, float);
+  const meta = metadata(dir, HF_ARCHITECTURES[archName]!.arch, hp, float);
   const inputs = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors.index.json'].map((f) => path.join(dir, f));
   checkNotInput(out, [...inputs, ...new Set([...stored.values()].map((t) => t.file))]);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -4,6 +4,13 @@
 // qwen2 GGUF files keep Hugging Face's order. Dims: PyTorch lists a weight [out, in], ggml
 // [in, out], over the same bytes.
 
+/** The Hugging Face architectures converted, as GGUF architectures (Qwen2's q/k/v have biases). */
+export const HF_ARCHITECTURES: Record<string, { arch: 'llama' | 'qwen2'; bias: boolean }> = {
+  LlamaForCausalLM: { arch: 'llama', bias: false },
+  MistralForCausalLM: { arch: 'llama', bias: false },
+  Qwen2ForCausalLM: { arch: 'qwen2', bias: true },
+};
+
 /** GGUF architectures whose q/k rows are interleaved. */
 export const INTERLEAVED_QK = new Set(['llama']);
 

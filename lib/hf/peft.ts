@@ -14,7 +14,7 @@ import type { OptionTable } from '../options.js';
 import { convertFloats } from './floats.js';
 import { readGguf, readGgufFloats, type GgufFile } from './gguf-read.js';
 import { writeGguf, type GgufValue, type TensorInfo } from './gguf-write.js';
-import { INTERLEAVED_QK, interleaveHeads, PROJECTIONS } from './layout.js';
+import { HF_ARCHITECTURES, INTERLEAVED_QK, interleaveHeads, PROJECTIONS } from './layout.js';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors } from './safetensors.js';
 
 export const EXPORT_OPTIONS = {
@@ -39,7 +39,6 @@ interface BaseShape {
   name: string;
 }
 
-const HF_ARCH: Record<string, string> = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' };
 
 function readBase(base: string): BaseShape {
   if (!fs.existsSync(base)) throw new Error(`base '${base}' does not exist`);
@@ -48,10 +47,10 @@ function readBase(base: string): BaseShape {
     if (!fs.existsSync(file)) throw new Error(`base '${base}' has no config.json`);
     const c = (readJsonFile(file) ?? {}) as Record<string, any>;
     const name = Array.isArray(c.architectures) ? c.architectures[0] : undefined;
-    if (typeof name !== 'string' || !Object.hasOwn(HF_ARCH, name)) throw new Error(`base '${base}': architecture ${name ?? '(none)'} is not supported`);
+    if (typeof name !== 'string' || !Object.hasOwn(HF_ARCHITECTURES, name)) throw new Error(`base '${base}': architecture ${name ?? '(none)'} is not supported`);
     const [nHead, nHeadKv] = [c.num_attention_heads, c.num_key_value_heads ?? c.num_attention_heads];
     if (!Number.isInteger(nHead) || nHead <= 0 || !Number.isInteger(nHeadKv) || nHeadKv <= 0) throw new Error(`'${file}': num_attention_heads and num_key_value_heads must be positive integers`);
-    return { arch: HF_ARCH[name]!, nHead, nHeadKv, dims: new Map(), name: base };
+    return { arch: HF_ARCHITECTURES[name]!.arch, nHead, nHeadKv, dims: new Map(), name: base };
   }
   const g = readGguf(base);
   const arch = String(g.meta.get('general.architecture') ?? '');
