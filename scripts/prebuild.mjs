@@ -73,6 +73,8 @@ const defs = {
     ? {
         CMAKE_CUDA_COMPILER: cuda.nvcc,
         CMAKE_CUDA_ARCHITECTURES: [...variant.sass.map((a) => `${a}${a >= 120 ? 'a' : ''}-real`), `${variant.ptx}-virtual`].join(';'),
+        // nvcc compiles a file's architectures on 3 threads: the last, largest files end sooner
+        CMAKE_CUDA_FLAGS: '--threads=3',
       }
     : {}),
 };
