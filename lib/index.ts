@@ -5,6 +5,7 @@ export type { DeviceInfo, GgufSummary, LoadedAddon, SystemInfo } from './system.
 export { createModel, CREATE_MODEL_OPTIONS, SHAPES, WEIGHT_TYPES, type CreateModelOptions, type ModelShape } from './model/create.js';
 export { countTargets, openTrainer, Trainer, type Batch, type LoraConfig, type TrainerOptions } from './engine/trainer.js';
 export type { AdamWSettings, MicroBatchStats, TrainerInfo } from './engine/trainer.js';
+export { applyMemoryPlan, describePlan, planMemory, stepBytes, type MemoryNeeds, type MemoryPlan } from './engine/memory-plan.js';
 export { openTokenizer, Tokenizer } from './model/tokenizer.js';
 export { openRunner, Runner, type AdapterRef, type RunnerOptions, type SamplingOptions } from './generate/runner.js';
 export { train, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type MetricsLine, type StepProgress } from './train/train.js';

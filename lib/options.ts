@@ -20,7 +20,7 @@ export type OptionSpec = Common &
   (
     | { type: 'int'; default?: number; min: number; max?: number; also?: readonly number[] }
     | { type: 'number'; default?: number; min?: number; max?: number; above?: number; below?: number }
-    | { type: 'boolean'; default: boolean }
+    | { type: 'boolean'; default?: boolean }
     | { type: 'string'; default?: string; choices?: readonly string[]; nonEmpty?: boolean }
     | { type: 'strings'; default?: readonly string[]; choices?: readonly string[] }
   );

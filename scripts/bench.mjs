@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createModel, info, openTrainer, SHAPES } from '../dist/lib/index.js';
+import { applyMemoryPlan, createModel, describePlan, info, openTrainer, SHAPES } from '../dist/lib/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = yargs(hideBin(process.argv))
@@ -22,8 +22,10 @@ const args = yargs(hideBin(process.argv))
   .option('steps', { type: 'number', default: 5 })
   .option('warmup', { type: 'number', default: 2 })
   .option('device', { type: 'string', default: 'auto' })
-  .option('checkpointing', { type: 'boolean', default: true, describe: '--no-checkpointing keeps every activation' })
-  .option('keep-blocks', { type: 'number', default: 0, describe: 'with checkpointing, the last N blocks keep their activations' })
+  .option('checkpointing', { type: 'boolean', describe: 'recompute every block (--no-checkpointing keeps every activation); default: the memory plan' })
+  .option('keep-blocks', { type: 'number', describe: 'with checkpointing, the last N blocks keep their activations' })
+  .option('memory-budget', { type: 'number', describe: 'GiB for the memory plan (default: the free memory)' })
+  .option('bf16-weights', { type: 'boolean', describe: 'bf16 copies of the quantized weights (default: when the plan fits them)' })
   .option('cache', { type: 'string', default: path.join(root, '.cache') })
   .strict()
   .parseSync();
@@ -36,9 +38,13 @@ fs.mkdirSync(args.cache, { recursive: true });
 const model = path.join(args.cache, `bench-${args.shape}${args.layers ? `-l${args.layers}` : ''}-${args.quant}.gguf`);
 if (!fs.existsSync(model)) await createModel(model, { shape: args.shape, ...(args.layers ? { nLayer: args.layers } : {}), type: args.quant, seed: 1 });
 
-const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, {
-  device: args.device, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
+const t = await openTrainer(model, { rank: args.loraR, alpha: 2 * args.loraR, dropout: 0.05 }, { device: args.device });
+// the plan as train makes it: the flags when given, else as many kept blocks as fit
+const plan = await applyMemoryPlan(t, {
+  rows: args.microBatch, len: args.seq, gradientCheckpointing: args.checkpointing, keepBlocks: args.keepBlocks, memoryBudget: args.memoryBudget,
+  bf16Weights: args.bf16Weights,
 });
+console.error(describePlan(plan));
 const { hparams: hp, device } = await t.info();
 const rows = args.microBatch, len = args.seq, n = rows * len;
 const tokens = new Int32Array(n).map((_, i) => 3 + ((i * 7919) % (hp.nVocab - 3)));
@@ -60,7 +66,9 @@ const params = hp.nLayer * (4 * hp.nEmbd * hp.nEmbd * (1 + hp.nHeadKv / hp.nHead
 const peak = Object.entries(PEAK).find(([k]) => dev?.description.includes(k))?.[1];
 console.log(JSON.stringify({
   shape: args.shape,
-  layers: hp.nLayer, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR, checkpointing: args.checkpointing, keepBlocks: args.keepBlocks,
+  layers: hp.nLayer, quant: args.quant, microBatch: rows, seq: len, loraR: args.loraR,
+  plan: args.checkpointing === undefined && args.keepBlocks === undefined ? 'auto' : 'given', keptBlocks: plan.keptBlocks, nBlocks: plan.nBlocks, bf16Weights: plan.bf16Weights,
+  memoryBudgetGiB: args.memoryBudget ?? null, plannedGiB: +(plan.needBytes / 2 ** 30).toFixed(2),
   device: dev ? `${dev.name} ${dev.description}` : device,
   tokensPerSec: Math.round((n / msPerStep) * 1000),
   msPerStep: Math.round(msPerStep * 10) / 10,

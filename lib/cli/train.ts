@@ -53,6 +53,7 @@ export const trainCommand: CommandModule<object, Record<string, unknown>> = {
         onLog: (m) => (clear(), console.log(logLine(m))),
         onStep: (p) => tty && (clear(), process.stdout.write(progressBar(p))),
         onNotice: (line) => console.error(`tang-lora: ${line}`),
+        onPlan: (line) => console.log(`tang-lora: ${line}`),
       });
     } catch (e) {
       if (!stopped) throw e;

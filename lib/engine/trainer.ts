@@ -7,6 +7,7 @@
 import {
   addon,
   type AdamWSettings,
+  type MemoryNeeds,
   type MicroBatchStats,
   type NativeLoraConfig,
   type NativeTrainer,
@@ -15,7 +16,7 @@ import {
 } from '../native/binding.js';
 import { Serial } from '../native/serial.js';
 
-export type { AdamWSettings, MicroBatchStats, TrainerInfo } from '../native/binding.js';
+export type { AdamWSettings, MemoryNeeds, MicroBatchStats, TrainerInfo } from '../native/binding.js';
 
 export interface LoraConfig extends NativeLoraConfig {}
 export interface TrainerOptions extends NativeTrainerOptions {}
@@ -62,6 +63,21 @@ export class Trainer implements AsyncDisposable {
   /** Global-norm clipping then AdamW on the accumulated gradients, which are then zeroed. */
   optimizerStep(settings: AdamWSettings): Promise<{ gradNorm: number; step: number }> {
     return this.#enqueue((n) => n.optimizerStep(settings));
+  }
+
+  /** Sizes a training step of `rows` x `len` tokens (the memory plan's inputs; nothing is allocated). */
+  measureMemory(rows: number, len: number): Promise<MemoryNeeds> {
+    return this.#enqueue((n) => n.measureMemory(rows, len));
+  }
+
+  /** The last n residual blocks keep their activations; the others are recomputed (n >= all: none is). */
+  setKeptBlocks(n: number): Promise<void> {
+    return this.#enqueue((t) => t.setKeptBlocks(n));
+  }
+
+  /** bf16 copies replace the quantized weights (GPU only): no expansion per product, more memory. */
+  useBf16Weights(): Promise<void> {
+    return this.#enqueue((n) => n.useBf16Weights());
   }
 
   saveAdapter(path: string): Promise<void> {

@@ -85,11 +85,29 @@ export interface TrainerInfo {
   loraParams: number;
   weightBytes: number;
   peakComputeBytes: number;
+  keptBlocks: number; // residual blocks that keep their activations (the rest are recomputed)
+  bf16Weights: boolean; // the quantized weights were replaced by bf16 copies
   hparams: { arch: string; nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number };
   loraTensors: string[];
 }
 
+/** What a training step of a given shape needs (Trainer.measureMemory; engine/memory-plan.ts). */
+export interface MemoryNeeds {
+  freeBytes: number; // the device's free memory now
+  totalBytes: number;
+  heldBytes: number; // allocated: weights, LoRA tensors, gradients, AdamW moments
+  slotBytes: number; // one stored block input
+  headBytes: number; // compute buffer of the graph that keeps no block (the head)
+  layerBytes: number; // what it needs more per kept layer (two blocks)
+  blockBytes: number; // compute buffer of one recomputed block
+  bf16ExtraBytes: number; // what bf16 copies of the quantized weights add (0: not offered, as on the CPU)
+  nBlocks: number; // residual blocks, two per layer
+}
+
 export interface NativeTrainer {
+  measureMemory(rows: number, len: number): Promise<MemoryNeeds>;
+  setKeptBlocks(n: number): void;
+  useBf16Weights(): Promise<void>;
   trainMicroBatch(rows: number, tokens: Int32Array, labels: Int32Array, segments: Int32Array, lossScale: number): Promise<MicroBatchStats>;
   evalLoss(rows: number, tokens: Int32Array, labels: Int32Array, segments: Int32Array): Promise<MicroBatchStats>;
   logits(rows: number, tokens: Int32Array, segments: Int32Array): Promise<{ nVocab: number; data: Float32Array }>;

@@ -12,12 +12,20 @@ export const TRAIN_OPTIONS = {
   out: { group: 'Output', type: 'string', nonEmpty: true, required: true, describe: 'Output folder', reference: ['output_dir', 'ckpt_dir'] },
   device: { group: 'Memory plan', type: 'string', nonEmpty: true, default: 'auto', describe: 'cpu, cuda, auto or a device name (CUDA1)' },
   gradientCheckpointing: {
-    group: 'Memory plan', type: 'boolean', default: true, reference: ['gradient_checkpointing'],
-    describe: 'Recompute activations in the backward pass (--no-gradient-checkpointing: faster, more memory)',
+    group: 'Memory plan', type: 'boolean', reference: ['gradient_checkpointing'],
+    describe: 'Recompute every block in the backward pass, as the reference (--no-gradient-checkpointing: keep all); default: as the memory plan fits',
   },
   keepBlocks: {
-    group: 'Memory plan', type: 'int', min: 0, default: 0,
-    describe: 'With checkpointing, the last N residual blocks (2 per layer) keep their activations: faster, more memory',
+    group: 'Memory plan', type: 'int', min: 0,
+    describe: 'With checkpointing, the last N residual blocks (2 per layer) keep their activations; default: as the memory plan fits',
+  },
+  memoryBudget: {
+    group: 'Memory plan', type: 'number', above: 0,
+    describe: 'GiB the run may hold on the device; the plan keeps as many activations as fit (default: its free memory)',
+  },
+  bf16Weights: {
+    group: 'Memory plan', type: 'boolean',
+    describe: 'Replace the quantized weights with bf16 copies on the GPU (faster, 2 bytes a weight); default: when the memory plan fits them',
   },
   epochs: { group: 'Schedule', type: 'number', above: 0, max: 1000, default: 1, resume: 'schedule', reference: ['num_epoch', 'num_epochs', 'num_train_epochs'], describe: 'Passes over the data' },
   maxSteps: { group: 'Schedule', type: 'int', min: 1, also: [-1], default: -1, resume: 'schedule', reference: ['max_steps'], describe: 'Optimizer steps (> 0 overrides --epochs)' },

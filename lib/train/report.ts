@@ -23,6 +23,7 @@ export interface RunSummary {
   totalSteps: number;
   tokensPerSec: number; // over the steps this run took
   memoryBytes: { weights: number; lora: number; compute: number }; // the engine's buffers, compute at its peak
+  memoryPlan: string; // describePlan's line
   padding: number; // share of the tokens
   adapter?: string; // once saved
 }
@@ -54,6 +55,7 @@ ${row('device', 'device', s.device)}
 ${row('time', 'time', `${s.started.toISOString()} to ${s.ended ? s.ended.toISOString() : 'now'} (${duration((end.getTime() - s.started.getTime()) / 1000)})`)}
 ${row('steps', 'steps', `${s.steps} of ${s.totalSteps}`)}
 ${row('throughput', 'tokens/s', String(s.tokensPerSec))}
+${row('plan', 'memory plan', s.memoryPlan.replace(/^memory plan: /, ''))}
 ${row('memory', 'peak engine memory', `${gib(mem.weights + mem.lora + mem.compute)} (weights ${gib(mem.weights)}, LoRA and AdamW ${gib(mem.lora)}, compute ${gib(mem.compute)})`)}
 ${row('loss', 'train loss (final / best)', `${num(losses.at(-1))} / ${num(losses.length ? Math.min(...losses) : undefined)}`)}
 ${row('eval-loss', 'eval loss (final / best)', evals.length ? `${num(evals.at(-1))} / ${num(Math.min(...evals))}` : 'no validation set')}

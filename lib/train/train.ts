@@ -6,6 +6,7 @@
 // steps taken. Defaults are the reference recipe's (../shared/spec/recipe.md).
 import fs from 'node:fs';
 import { checkRegularFile, loadRecords } from '../data/records.js';
+import { applyMemoryPlan, checkPlanChoice, describePlan } from '../engine/memory-plan.js';
 import { countTargets, openTrainer, type Batch, type Trainer } from '../engine/trainer.js';
 import { openTokenizer } from '../model/tokenizer.js';
 import { errorLine } from '../fs-errors.js';
@@ -31,6 +32,7 @@ export interface TrainOptions extends TrainSettings {
   onLog?: (m: MetricsLine) => void;
   onStep?: (p: StepProgress) => void;
   onNotice?: (line: string) => void; // a line the user should see (a changed schedule on resume)
+  onPlan?: (line: string) => void; // the memory plan, once, before the first step
   /** Test prompts (recipe.ts): an input of the run; `run` goes once the adapter is saved and the
    * trainer's memory is free, and its poems go into the report. */
   testPrompts?: { file: string; run: (adapter: string) => Promise<TestResults> };
@@ -183,10 +185,11 @@ async function accumulate(trainer: Trainer, group: Batch[]) {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { signal, onLog, onStep, onNotice, testPrompts, ...given } = options;
+  const { signal, onLog, onStep, onNotice, onPlan, testPrompts, ...given } = options;
   for (const k of ['model', 'data', 'out'] as const) if (given[k] === undefined) throw new Error(`--${k} is required`);
   const o = { ...resolveOptions(TRAIN_OPTIONS, given), signal, onLog, onStep, onNotice } as Resolved;
   checkRegularFile(o.model, 'model file');
+  checkPlanChoice(o);
   const checkpoint = o.resume ? readCheckpoint(o.resume) : undefined;
   const p = await plan(o);
   const identity: TrainerState = {
@@ -201,15 +204,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainer = await openTrainer(
     o.model,
     { rank: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targets: o.targetModules, seed: o.seed },
-    { device: o.device, checkpointing: o.gradientCheckpointing, keepBlocks: o.keepBlocks },
+    { device: o.device },
   );
   let done: Awaited<ReturnType<typeof run>>;
   try {
+    // sized for the largest micro-batch a run can have: --micro-batch-size rows of --cutoff-len tokens
+    const memoryPlan = describePlan(await applyMemoryPlan(trainer, { ...o, rows: o.microBatchSize, len: o.cutoffLen }));
+    onPlan?.(memoryPlan);
     if (checkpoint) await restoreCheckpoint(trainer, checkpoint);
     for (const n of notices) o.onNotice?.(n);
     const folder = new RunFolder(o.out, folderPlan);
     try {
-      done = await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0, modelType, testPrompts !== undefined);
+      done = await run(trainer, o, p, folder, identity, checkpoint?.state.global_step ?? 0, { modelType, memoryPlan }, testPrompts !== undefined);
     } catch (e) {
       folder.failed();
       throw new Error(errorLine(e, folder.dir));
@@ -230,13 +236,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return done.result;
 }
 
-async function run(trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number, modelType: string, testsFollow: boolean) {
+async function run(
+  trainer: Trainer, o: Resolved, p: Plan, folder: RunFolder, identity: TrainerState, startStep: number,
+  about: Pick<RunSummary, 'modelType' | 'memoryPlan'>, testsFollow: boolean,
+) {
   const log = new Log(folder, startStep, o.onLog);
   const { signal: _s, onLog: _l, onStep: _p, onNotice: _n, ...settings } = o;
   const info = await trainer.info();
   const device = (await systemInfo()).devices.find((d) => d.name === info.device);
   const summary: RunSummary = {
-    state: 'running', model: o.model, modelType, data: o.data, records: p.records, started: new Date(),
+    state: 'running', model: o.model, ...about, data: o.data, records: p.records, started: new Date(),
     device: device ? `${device.name} (${device.description})` : info.device,
     steps: startStep, totalSteps: p.totalSteps, tokensPerSec: 0, padding: 0,
     memoryBytes: { weights: info.weightBytes, lora: 16 * info.loraParams, compute: info.peakComputeBytes }, // LoRA: a, b, grads, m, v in f32

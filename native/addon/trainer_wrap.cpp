@@ -82,6 +82,9 @@ void TrainerWrap::Register(Napi::Env env, Napi::Object exports) {
                                       InstanceMethod("evalLoss", &TrainerWrap::EvalLoss),
                                       InstanceMethod("logits", &TrainerWrap::Logits),
                                       InstanceMethod("optimizerStep", &TrainerWrap::OptimizerStep),
+                                      InstanceMethod("measureMemory", &TrainerWrap::MeasureMemory),
+                                      InstanceMethod("setKeptBlocks", &TrainerWrap::SetKeptBlocks),
+                                      InstanceMethod("useBf16Weights", &TrainerWrap::UseBf16Weights),
                                       InstanceMethod("saveAdapter", &TrainerWrap::SaveAdapter),
                                       InstanceMethod("loadAdapter", &TrainerWrap::LoadAdapter),
                                       InstanceMethod("checkAdapter", &TrainerWrap::CheckAdapter),
@@ -191,6 +194,41 @@ Napi::Value TrainerWrap::OptimizerStep(const Napi::CallbackInfo & info) {
         });
 }
 
+Napi::Value TrainerWrap::MeasureMemory(const Napi::CallbackInfo & info) {
+    const double rows = arg_number(info, 0, "rows"), len = arg_number(info, 1, "row length");
+    if (rows != std::floor(rows) || len != std::floor(len)) throw Napi::TypeError::New(info.Env(), "rows and row length must be whole numbers");
+    auto t = trainer_;
+    return run<tang::MemoryNeeds>(
+        info.Env(), [t, rows, len] { return t->measure_memory((int64_t) rows, (int64_t) len); },
+        [](Napi::Env env, tang::MemoryNeeds & m) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(env);
+            out.Set("freeBytes", (double) m.free_bytes);
+            out.Set("totalBytes", (double) m.total_bytes);
+            out.Set("heldBytes", (double) m.held_bytes);
+            out.Set("slotBytes", (double) m.slot_bytes);
+            out.Set("headBytes", (double) m.head_bytes);
+            out.Set("layerBytes", (double) m.layer_bytes);
+            out.Set("blockBytes", (double) m.block_bytes);
+            out.Set("bf16ExtraBytes", (double) m.bf16_extra_bytes);
+            out.Set("nBlocks", (double) m.n_blocks);
+            return out;
+        });
+}
+
+Napi::Value TrainerWrap::SetKeptBlocks(const Napi::CallbackInfo & info) {
+    const double keep = arg_number(info, 0, "kept blocks");
+    if (keep != std::floor(keep) || keep < 0) throw Napi::TypeError::New(info.Env(), "kept blocks must be a whole number >= 0");
+    use(info.Env()).set_kept_blocks((int64_t) keep);
+    return info.Env().Undefined();
+}
+
+Napi::Value TrainerWrap::UseBf16Weights(const Napi::CallbackInfo & info) {
+    auto t = trainer_;
+    return run<bool>(
+        info.Env(), [t] { t->use_bf16_weights(); return true; },
+        [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+}
+
 #define TANG_FILE_METHOD(Name, call)                                                     \
     Napi::Value TrainerWrap::Name(const Napi::CallbackInfo & info) {                     \
         const std::string path = arg_string(info, 0, "path");                            \
@@ -225,6 +263,8 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo & info) {
     o.Set("loraParams", (double) t.lora().n_params());
     o.Set("weightBytes", (double) t.model().weight_bytes());
     o.Set("peakComputeBytes", (double) t.peak_compute_bytes());
+    o.Set("keptBlocks", (double) t.kept_blocks());
+    o.Set("bf16Weights", t.bf16_weights());
     Napi::Object h = Napi::Object::New(env);
     h.Set("arch", hp.arch);
     h.Set("nLayer", (double) hp.n_layer);

@@ -25,6 +25,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Value EvalLoss(const Napi::CallbackInfo & info);
     Napi::Value Logits(const Napi::CallbackInfo & info);
     Napi::Value OptimizerStep(const Napi::CallbackInfo & info);
+    Napi::Value MeasureMemory(const Napi::CallbackInfo & info);  // measureMemory(rows, len)
+    Napi::Value SetKeptBlocks(const Napi::CallbackInfo & info);  // setKeptBlocks(n)
+    Napi::Value UseBf16Weights(const Napi::CallbackInfo & info);  // useBf16Weights()
     Napi::Value SaveAdapter(const Napi::CallbackInfo & info);
     Napi::Value LoadAdapter(const Napi::CallbackInfo & info);
     Napi::Value CheckAdapter(const Napi::CallbackInfo & info);

@@ -1,9 +1,14 @@
 #include "base_model.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include "ggml-alloc.h"
 
 #include "errors.h"
 #include "gguf.h"
@@ -125,11 +130,32 @@ BaseModel::BaseModel(const std::string & model_path, ggml_backend_dev_t dev) : p
         if (L.bv) check(L.bv, hp.n_embd_kv(), 1, false);
     }
 
-    ggml_backend_buffer_type_t buft =
-        dev ? ggml_backend_dev_buffer_type(dev) : ggml_backend_cpu_buffer_type();
-    buf_.reset(ggml_backend_alloc_ctx_tensors_from_buft(ctx_.get(), buft));
-    require(buf_ != nullptr, "not enough device memory for the weights of '" + path + "'");
+    // The product matrices move to their own context; the rest is placed in buf_ one by one.
+    buft_ = dev ? ggml_backend_dev_buffer_type(dev) : ggml_backend_cpu_buffer_type();
+    const std::vector<ggml_tensor **> slots = products();
+    ggml_init_params pp = {ggml_tensor_overhead() * slots.size(), nullptr, /*no_alloc =*/true};
+    products_ctx_.reset(ggml_init(pp));
+    std::unordered_map<const ggml_tensor *, ggml_tensor *> moved;  // file tensor -> its product copy
+    for (ggml_tensor ** slot : slots) {
+        ggml_tensor * p = ggml_dup_tensor(products_ctx_.get(), *slot);
+        ggml_set_name(p, (*slot)->name);
+        moved[*slot] = p;
+        *slot = p;
+    }
+    const size_t align = ggml_backend_buft_get_alignment(buft_);
+    size_t rest = 0;
+    for (ggml_tensor * t = ggml_get_first_tensor(ctx_.get()); t; t = ggml_get_next_tensor(ctx_.get(), t)) {
+        if (!moved.count(t)) rest += GGML_PAD(ggml_backend_buft_get_alloc_size(buft_, t), align);
+    }
+    buf_.reset(ggml_backend_buft_alloc_buffer(buft_, std::max<size_t>(rest, 1)));
+    products_buf_.reset(ggml_backend_alloc_ctx_tensors_from_buft(products_ctx_.get(), buft_));
+    require(buf_ != nullptr && products_buf_ != nullptr, "not enough device memory for the weights of '" + path + "'");
     ggml_backend_buffer_set_usage(buf_.get(), GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    ggml_backend_buffer_set_usage(products_buf_.get(), GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    ggml_tallocr place = ggml_tallocr_new(buf_.get());
+    for (ggml_tensor * t = ggml_get_first_tensor(ctx_.get()); t; t = ggml_get_next_tensor(ctx_.get(), t)) {
+        if (!moved.count(t)) require(ggml_tallocr_alloc(&place, t) == GGML_STATUS_SUCCESS, "cannot place the tensor " + std::string(t->name));
+    }
 
     // Read every tensor's bytes from the file into its place on the device.
     std::unique_ptr<FILE, int (*)(FILE *)> f(std::fopen(path.c_str(), "rb"), std::fclose);
@@ -143,10 +169,79 @@ BaseModel::BaseModel(const std::string & model_path, ggml_backend_dev_t dev) : p
         require(fseeko(f.get(), (off_t) (data_offset + gguf_get_tensor_offset(g.get(), i)), SEEK_SET) == 0 &&
                     std::fread(staging.data(), 1, size, f.get()) == size,
                 "cannot read tensor " + std::string(t->name) + " of '" + path + "'");
-        ggml_backend_tensor_set(t, staging.data(), 0, size);
+        const auto it = moved.find(t);
+        ggml_backend_tensor_set(it == moved.end() ? t : it->second, staging.data(), 0, size);
     }
 }
 
-size_t BaseModel::weight_bytes() const { return buf_ ? ggml_backend_buffer_get_size(buf_.get()) : 0; }
+std::vector<ggml_tensor **> BaseModel::products() {
+    std::vector<ggml_tensor **> out;
+    for (LayerWeights & L : layers) {
+        for (ggml_tensor *& w : L.w) out.push_back(&w);
+    }
+    if (output != tok_embd) out.push_back(&output);
+    return out;
+}
+
+size_t BaseModel::bf16_extra_bytes() const {
+    size_t extra = 0;
+    for (ggml_tensor * t = ggml_get_first_tensor(products_ctx_.get()); t; t = ggml_get_next_tensor(products_ctx_.get(), t)) {
+        if (ggml_is_quantized(t->type)) extra += (size_t) ggml_nelements(t) * sizeof(ggml_bf16_t) - ggml_nbytes(t);
+    }
+    return extra;
+}
+
+void BaseModel::expand_to_bf16(int n_threads) {
+    if (bf16_extra_bytes() == 0) return;
+    const std::vector<ggml_tensor **> slots = products();
+    ggml_init_params pp = {ggml_tensor_overhead() * slots.size(), nullptr, /*no_alloc =*/true};
+    ggml_context_ptr ctx(ggml_init(pp));
+    std::vector<ggml_tensor *> copies;
+    for (ggml_tensor ** slot : slots) {
+        ggml_tensor * from = *slot;
+        ggml_tensor * to = ggml_is_quantized(from->type) ? ggml_new_tensor(ctx.get(), GGML_TYPE_BF16, GGML_MAX_DIMS, from->ne)
+                                                         : ggml_dup_tensor(ctx.get(), from);
+        ggml_set_name(to, from->name);
+        copies.push_back(to);
+    }
+    ggml_backend_buffer_ptr buf(ggml_backend_alloc_ctx_tensors_from_buft(ctx.get(), buft_));
+    require(buf != nullptr, "not enough device memory for bf16 copies of the weights of '" + path + "'");
+    ggml_backend_buffer_set_usage(buf.get(), GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    std::vector<uint8_t> packed;
+    std::vector<ggml_bf16_t> wide;
+    for (size_t k = 0; k < slots.size(); ++k) {
+        ggml_tensor * from = *slots[k], * to = copies[k];
+        packed.resize(ggml_nbytes(from));
+        ggml_backend_tensor_get(from, packed.data(), 0, packed.size());
+        if (to->type == from->type) {
+            ggml_backend_tensor_set(to, packed.data(), 0, packed.size());
+            continue;
+        }
+        // rows split among the threads: each dequantizes its rows to f32, then rounds them to bf16
+        const ggml_to_float_t to_float = ggml_get_type_traits(from->type)->to_float;
+        const int64_t n_rows = ggml_nrows(from), n_cols = from->ne[0];
+        wide.resize((size_t) ggml_nelements(from));
+        const int n = std::max(1, std::min<int>(n_threads, (int) n_rows));
+        std::vector<std::thread> workers;
+        for (int w = 0; w < n; ++w) {
+            workers.emplace_back([&, w] {
+                std::vector<float> row((size_t) n_cols);
+                for (int64_t r = w * n_rows / n; r < (w + 1) * n_rows / n; ++r) {
+                    to_float(packed.data() + r * from->nb[1], row.data(), n_cols);
+                    ggml_fp32_to_bf16_row(row.data(), wide.data() + r * n_cols, n_cols);
+                }
+            });
+        }
+        for (std::thread & t : workers) t.join();
+        ggml_backend_tensor_set(to, wide.data(), 0, ggml_nbytes(to));
+    }
+    for (size_t k = 0; k < slots.size(); ++k) *slots[k] = copies[k];
+    products_buf_ = std::move(buf);
+    products_ctx_ = std::move(ctx);
+}
+
+size_t BaseModel::weight_bytes() const {
+    return (buf_ ? ggml_backend_buffer_get_size(buf_.get()) : 0) + (products_buf_ ? ggml_backend_buffer_get_size(products_buf_.get()) : 0);
+}
 
 }  // namespace tang

@@ -21,6 +21,8 @@ struct LayerWeights {
     ggml_tensor * ffn_norm;             // (n_embd)
 };
 
+// The matrices the products read (every layer's projections, and the output when not tied) live
+// in their own buffer, so that expand_to_bf16 can trade their file type for bf16 copies.
 class BaseModel {
   public:
     // dev: the ggml device to hold the weights (its buffer type); nullptr = CPU.
@@ -37,9 +39,20 @@ class BaseModel {
     std::vector<LayerWeights> layers;     // n_layer
     size_t weight_bytes() const;
 
+    // Replaces each quantized product matrix with a bf16 copy (ggml's dequantization on n_threads
+    // host threads, rounded to bf16: what a GPU product expands it to on every call) and frees the
+    // quantized ones. bf16_extra_bytes: the memory that adds (0: none is quantized).
+    void expand_to_bf16(int n_threads);
+    size_t bf16_extra_bytes() const;
+
   private:
-    ggml_context_ptr ctx_;                // tensor metadata
-    ggml_backend_buffer_ptr buf_;         // the weights' memory on the device
+    std::vector<ggml_tensor **> products();  // where the graph finds each product matrix
+
+    ggml_backend_buffer_type_t buft_;
+    ggml_context_ptr ctx_;                // tensor metadata, as in the file
+    ggml_backend_buffer_ptr buf_;         // norms, embeddings, biases
+    ggml_context_ptr products_ctx_;       // the product matrices
+    ggml_backend_buffer_ptr products_buf_;
 };
 
 }  // namespace tang

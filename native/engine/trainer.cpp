@@ -37,12 +37,12 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     dev_ = pick_device(opt.device);
     backend_.reset(ggml_backend_dev_init(dev_, nullptr));
     require(backend_ != nullptr, std::string("cannot initialize device ") + ggml_backend_dev_name(dev_));
-    const int threads = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
+    n_threads_ = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
     if (is_cpu(dev_)) {
-        ggml_backend_cpu_set_n_threads(backend_.get(), threads);
+        ggml_backend_cpu_set_n_threads(backend_.get(), n_threads_);
     } else {
         cpu_.reset(ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr));
-        ggml_backend_cpu_set_n_threads(cpu_.get(), threads);
+        ggml_backend_cpu_set_n_threads(cpu_.get(), n_threads_);
     }
     model_ = std::make_unique<BaseModel>(model_path, is_cpu(dev_) ? nullptr : dev_);
     lora_ = std::make_unique<LoraAdapter>(model_->hp, cfg, ggml_backend_dev_buffer_type(dev_));
@@ -51,8 +51,7 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
         grad_acc_[lp.b] = lp.grad_b;
     }
     store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
-    const int64_t n_blocks = 2 * model_->hp.n_layer;
-    first_kept_ = opt.checkpointing ? n_blocks - std::min(opt.keep_blocks, n_blocks) : 0;
+    set_kept_blocks(opt.checkpointing ? opt.keep_blocks : 2 * model_->hp.n_layer);
 
     std::vector<ggml_backend_t> backends = {backend_.get()};
     if (cpu_) backends.push_back(cpu_.get());
@@ -195,7 +194,6 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
     MicroBatchResult r = counts(b);
     if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
     const Hparams & hp = model_->hp;
-    const int64_t n_blocks = 2 * hp.n_layer;
     const int64_t first_kept = first_kept_;
     if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
@@ -215,23 +213,16 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), first_kept)));
         compute(gf, in, b, false, nullptr, 0.0f, r);
     }
-    {  // blocks first_kept.. and the head (final norm, logits, loss), forward and backward;
-       // dL/d(input of block first_kept) into gradient slot 0
+    {  // blocks first_kept.. and the head forward and backward; dL/d(input of block first_kept) into gradient slot 0
         ggml_context_ptr ctx = graph_context(gsize, true);
         GraphInputs in;
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
-        ggml_tensor * x0 = first_kept > 0 ? store_->slot(ctx.get(), first_kept) : gb.embed();
-        if (first_kept > 0) ggml_set_param(x0);
-        ggml_tensor * x = x0;
-        for (int64_t k = first_kept; k < n_blocks; ++k) x = gb.block(k, x);
-        ggml_tensor * loss = gb.loss(gb.logits(x, b.n_targets()));
-        ggml_set_output(loss);
-        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, true);
-        ggml_tensor * seed = expand_backward(ctx.get(), gf, loss);
-        if (first_kept > 0) ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), ggml_graph_get_grad(gf, x0), store_->grad(ctx.get(), 0)));
-        compute(gf, in, b, false, seed, loss_scale, r);
+        const bool from_store = first_kept > 0;
+        const StepGraph sg = kept_graph(ctx.get(), gb, first_kept, b.n_targets(), from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
+                                        from_store ? store_->grad(ctx.get(), 0) : nullptr);
+        compute(sg.gf, in, b, false, sg.seed, loss_scale, r);
         float v = 0;
-        ggml_backend_tensor_get(loss, &v, 0, sizeof(float));
+        ggml_backend_tensor_get(sg.loss, &v, 0, sizeof(float));
         r.loss = v;
     }
     for (int64_t k = first_kept - 1, g = 0; k >= 0; --k, g ^= 1) {  // recomputed blocks, last to first
@@ -239,20 +230,98 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         GraphInputs in;
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         if (k == 0 && !gb.block_has_lora(k)) break;  // nothing left to learn
-        ggml_tensor * x = store_->slot(ctx.get(), k);
-        if (k > 0) ggml_set_param(x);  // the embeddings (block 0's input) are frozen
-        ggml_tensor * grad = store_->grad(ctx.get(), g);
-        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), kBlockGraphSize, true);
-        ggml_tensor * seed = expand_backward(ctx.get(), gf, gb.block_surrogate(k, x, grad));
-        if (k > 0) {  // dL/dx = g (residual) + the block's own term
-            ggml_tensor * dx = ggml_add(ctx.get(), ggml_graph_get_grad(gf, x), grad);
-            ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), dx, store_->grad(ctx.get(), g ^ 1)));
-        }
-        compute(gf, in, b, false, seed, 1.0f, r);
+        const StepGraph sg = block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
+                                         k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr);
+        compute(sg.gf, in, b, false, sg.seed, 1.0f, r);
     }
     micro_++;
     r.host_ms += ms_since(t0);
     return r;
+}
+
+Trainer::StepGraph Trainer::kept_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept, int64_t n_targets,
+                                       ggml_tensor * x0, ggml_tensor * dx0) const {
+    if (x0) ggml_set_param(x0);
+    ggml_tensor * x = x0 ? x0 : gb.embed();
+    for (int64_t k = first_kept; k < gb.n_blocks(); ++k) x = gb.block(k, x);
+    ggml_tensor * loss = gb.loss(gb.logits(x, n_targets));
+    ggml_set_output(loss);
+    ggml_cgraph * gf = ggml_new_graph_custom(ctx, graph_size_for(model_->hp), true);
+    ggml_tensor * seed = expand_backward(ctx, gf, loss);
+    if (x0 && dx0) ggml_build_forward_expand(gf, ggml_cpy(ctx, ggml_graph_get_grad(gf, x0), dx0));
+    return {gf, seed, loss};
+}
+
+Trainer::StepGraph Trainer::block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
+                                        ggml_tensor * dx) const {
+    if (k > 0) ggml_set_param(x);  // the embeddings (block 0's input) are frozen
+    ggml_cgraph * gf = ggml_new_graph_custom(ctx, kBlockGraphSize, true);
+    ggml_tensor * seed = expand_backward(ctx, gf, gb.block_surrogate(k, x, g));
+    if (k > 0 && dx) {  // dL/dx = g (residual) + the block's own term
+        ggml_build_forward_expand(gf, ggml_cpy(ctx, ggml_add(ctx, ggml_graph_get_grad(gf, x), g), dx));
+    }
+    return {gf, seed, nullptr};
+}
+
+// Sizes the graphs of a step of rows x len tokens, one sample per row and every next token a
+// target (the largest such step), with the scheduler's measure (nothing allocated): the head
+// graph keeping no block, then the last layer too, and the last layer's two blocks recomputed.
+// Block inputs and gradients that the store holds in training are graph inputs here, so each
+// figure is a little above what training takes.
+MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
+    require(rows >= 1 && len >= 2 && rows * len <= (int64_t) 1 << 24, "a memory plan needs rows >= 1 and a row length >= 2");
+    const Hparams & hp = model_->hp;
+    const int64_t n_tokens = rows * len;
+    MicroBatch b = make_micro_batch(rows, std::vector<int32_t>(n_tokens, 1), std::vector<int32_t>(n_tokens, 1),
+                                    std::vector<int32_t>(n_tokens, 0), hp.n_vocab);
+    MemoryNeeds m;
+    m.n_blocks = 2 * hp.n_layer;
+    ggml_backend_dev_memory(dev_, &m.free_bytes, &m.total_bytes);
+    m.held_bytes = model_->weight_bytes() + lora_->n_params() * 4 * sizeof(float);
+    m.slot_bytes = (size_t) (hp.n_embd * n_tokens) * sizeof(float);
+    m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
+    auto measure = [&](size_t gsize, const std::function<ggml_cgraph *(ggml_context *, GraphBuilder &)> & build) {
+        ggml_context_ptr ctx = graph_context(gsize, true);
+        GraphInputs in;
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout_key =*/1, in);
+        ggml_cgraph * gf = build(ctx.get(), gb);
+        check_supported(gf);
+        std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(sched_.get()));
+        ggml_backend_sched_reserve_size(sched_.get(), gf, sizes.data());
+        return sizes[0];  // the training device's (backend 0)
+    };
+    auto activation = [&](ggml_context * ctx) {
+        ggml_tensor * t = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp.n_embd, n_tokens);
+        ggml_set_input(t);
+        return t;
+    };
+    auto head = [&](int64_t kept) {
+        const int64_t first = m.n_blocks - kept;
+        return measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb) {
+            return kept_graph(ctx, gb, first, b.n_targets(), first > 0 ? activation(ctx) : nullptr, nullptr).gf;
+        });
+    };
+    m.head_bytes = head(0);
+    m.layer_bytes = std::max(head(2), m.head_bytes) - m.head_bytes;
+    for (int64_t k = std::max<int64_t>(1, m.n_blocks - 2); k < m.n_blocks; ++k) {
+        m.block_bytes = std::max(m.block_bytes, measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb) {
+            return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx)).gf;
+        }));
+    }
+    ggml_backend_sched_reset(sched_.get());
+    return m;
+}
+
+void Trainer::use_bf16_weights() {
+    require(!is_cpu(dev_), "bf16 weight copies are for GPUs (the CPU multiplies quantized weights directly)");
+    model_->expand_to_bf16(n_threads_);
+    bf16_weights_ = true;
+}
+
+void Trainer::set_kept_blocks(int64_t keep) {
+    require(keep >= 0, "keepBlocks must be a whole number >= 0");
+    const int64_t n_blocks = 2 * model_->hp.n_layer;
+    first_kept_ = n_blocks - std::min(keep, n_blocks);
 }
 
 MicroBatchResult Trainer::eval_loss(const MicroBatch & b) { return forward(b, nullptr); }

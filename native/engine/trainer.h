@@ -31,6 +31,19 @@ struct TrainerOptions {
     int64_t keep_blocks = 0;      // with checkpointing: the last this many residual blocks (2 per layer) keep theirs
 };
 
+// What a training step of rows x len tokens needs on the device besides what is allocated,
+// measured by sizing its graphs (nothing allocated or computed): the memory plan's inputs.
+struct MemoryNeeds {
+    size_t free_bytes = 0, total_bytes = 0;  // the device's, now
+    size_t held_bytes = 0;   // allocated: weights, LoRA tensors, gradients, AdamW moments
+    size_t slot_bytes = 0;   // one stored block input (n_embd, T) f32
+    size_t head_bytes = 0;   // compute buffer of the graph that keeps no block: the head, forward and backward
+    size_t layer_bytes = 0;  // what that graph needs more per kept layer (two blocks)
+    size_t block_bytes = 0;  // compute buffer of one recomputed block, forward and backward
+    size_t bf16_extra_bytes = 0;  // what bf16 copies of the quantized weights add (0 on the CPU: never planned there)
+    int64_t n_blocks = 0;    // 2 * n_layer
+};
+
 struct MicroBatchResult {
     double loss = 0;          // mean cross-entropy over this micro-batch's targets
     int64_t n_targets = 0;
@@ -75,6 +88,16 @@ class Trainer {
     void save_state(const std::string & path) const;
     void load_state(const std::string & path);
 
+    MemoryNeeds measure_memory(int64_t rows, int64_t len);
+    // The last `keep` residual blocks keep their activations, the others are recomputed (keep >=
+    // 2 * n_layer: none is, no checkpointing).
+    void set_kept_blocks(int64_t keep);
+    int64_t kept_blocks() const { return 2 * model_->hp.n_layer - first_kept_; }
+    // bf16 copies of the quantized weights replace them (GPU only): the products skip the expansion
+    // per call, for more memory; the same values as expanding per call.
+    void use_bf16_weights();
+    bool bf16_weights() const { return bf16_weights_; }
+
     const BaseModel & model() const { return *model_; }
     LoraAdapter & lora() { return *lora_; }
     std::string device_name() const;
@@ -84,6 +107,19 @@ class Trainer {
   private:
     MicroBatchResult forward(const MicroBatch & b, std::vector<float> * logits_out);
     ggml_tensor * expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggml_tensor * loss) const;
+    struct StepGraph {
+        ggml_cgraph * gf;
+        ggml_tensor * seed;  // the loss gradient's seed, an input
+        ggml_tensor * loss;  // the head's loss, or nullptr
+    };
+    // Blocks first_kept.. and the head (final norm, logits, loss), forward and backward, from x0,
+    // the input of block first_kept (nullptr when 0: the embeddings); dL/dx0 into dx0 when given.
+    StepGraph kept_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept, int64_t n_targets,
+                         ggml_tensor * x0, ggml_tensor * dx0) const;
+    // Block k recomputed from its input x and its backward pass, g = dL/d(its output); for k > 0
+    // dL/dx into dx.
+    StepGraph block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
+                          ggml_tensor * dx) const;
     // Allocates gf, fills its inputs from b (all_logits: out_rows = every token; seed: the
     // loss gradient's seed, set to seed_value) and computes it; r gathers the graph's stats.
     void compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits, ggml_tensor * seed,
@@ -101,6 +137,8 @@ class Trainer {
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
     std::unique_ptr<ActivationStore> store_;  // block inputs of the checkpointed training step
     int64_t first_kept_ = 0;  // blocks from here on keep their activations; those before are recomputed
+    bool bf16_weights_ = false;
+    int n_threads_ = 1;       // CPU threads
     int64_t step_ = 0;                    // optimizer steps taken
     int64_t micro_ = 0;                   // training micro-batches seen (dropout stream)
     size_t peak_compute_ = 0;
