@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { applyMemoryPlan, createModel, openTrainer, planMemory, stepBytes, type Batch, type MemoryNeeds } from '../lib/index.js';
-import { checkPlanChoice, describePlan, EXPANSION_SHARE, stepCost } from '../lib/engine/memory-plan.js';
+import { checkPlanChoice, describePlan, stepCost } from '../lib/engine/memory-plan.js';
 import { assertFails, runCli } from './helpers/cli.js';
 import { makeFixtureModel } from './helpers/fixture-models.js';
 import { device, expectCuda, repoRoot, scratchDir } from './helpers/paths.js';
@@ -14,7 +14,7 @@ const GiB = 2 ** 30;
 // a 7B-like step: 4 GiB of weights, 64 blocks, 0.16 GiB per kept block, 16 MiB per stored input
 const needs: MemoryNeeds = {
   freeBytes: 100 * GiB, totalBytes: 140 * GiB, heldBytes: 4 * GiB, slotBytes: 16 * 2 ** 20,
-  headBytes: 0.4 * GiB, layerBytes: 0.32 * GiB, blockBytes: 0.3 * GiB, bf16ExtraBytes: 0, nBlocks: 64,
+  headBytes: 0.4 * GiB, layerBytes: 0.32 * GiB, blockBytes: 0.3 * GiB, bf16ExtraBytes: 0, bf16SourceBytes: 0, scratchBytes: 0.35 * GiB, nBlocks: 64,
 };
 
 test('the plan keeps the most blocks that fit the budget', () => {
@@ -35,17 +35,26 @@ test('the plan keeps the most blocks that fit the budget', () => {
 });
 
 test('bf16 weight copies are planned when their saving beats the blocks their memory would keep', () => {
-  const gpu = { ...needs, bf16ExtraBytes: 8.7 * GiB };
+  const gpu = { ...needs, bf16ExtraBytes: 8.7 * GiB, bf16SourceBytes: 3.6 * GiB };
   const big = planMemory(gpu);
   assert.deepEqual([big.keptBlocks, big.bf16Weights], [64, true], 'a large card takes both');
-  for (const budget of [8, 14.6, 20, 24]) {
+  for (const budget of [8, 14.6, 20, 22, 24, 26]) {
+    // the cheapest of every (kept, copies) pair that fits, searched here one by one
+    const b = planMemory(gpu, budget).budgetBytes;
+    let best = { cost: Infinity, kept: -1, bf16: false };
+    for (const bf16 of [false, true]) {
+      for (let kept = 0; kept <= 64; kept++) {
+        const cost = stepCost(gpu, kept, bf16);
+        if (stepBytes(gpu, kept, bf16) <= b && cost < best.cost) best = { cost, kept, bf16 };
+      }
+    }
     const p = planMemory(gpu, budget);
-    const other = planMemory({ ...gpu, bf16ExtraBytes: 0 }, budget); // the best plan without copies
-    assert.ok(p.fits && stepCost(gpu, p.keptBlocks, p.bf16Weights) <= stepCost(gpu, other.keptBlocks, false), `${budget} GiB`);
-    if (p.bf16Weights) assert.ok(stepCost(gpu, p.keptBlocks, true) < stepCost(gpu, other.keptBlocks, false));
+    assert.deepEqual([p.keptBlocks, p.bf16Weights], [best.kept, best.bf16], `${budget} GiB`);
   }
   assert.equal(planMemory(gpu, 8).bf16Weights, false, '8 GiB: the copies would leave no room for activations');
-  assert.ok(EXPANSION_SHARE > 0 && EXPANSION_SHARE < 1);
+  assert.equal(planMemory(gpu, 26).bf16Weights, true);
+  // the quantized weights sit beside their copies while those are made
+  assert.equal(stepBytes({ ...gpu, bf16SourceBytes: 20 * GiB }, 64, true), gpu.heldBytes + gpu.bf16ExtraBytes + 20 * GiB);
   assert.deepEqual([planMemory(gpu, undefined, false).bf16Weights, planMemory(gpu, 8, true).bf16Weights], [false, true], 'as the user says');
   assert.equal(planMemory(gpu, 8, true).fits, false);
   assert.throws(() => planMemory(needs, undefined, true), /--bf16-weights needs a GPU and a quantized model/);
@@ -110,7 +119,7 @@ test("the engine's figures bound what a step holds, and the plan sets what it re
     assert.equal((await t.info()).keptBlocks, kept);
     const s = await t.trainMicroBatch(b);
     assert.equal(s.graphs, graphs, `${kept} kept`);
-    const predicted = stepBytes(m, kept) - m.heldBytes - (kept < 4 ? (4 - kept + 3) * m.slotBytes : 0);
+    const predicted = stepBytes(m, kept) - m.heldBytes - m.scratchBytes - (kept < 4 ? (4 - kept + 3) * m.slotBytes : 0);
     assert.ok(s.computeBytes <= predicted && predicted <= 1.5 * s.computeBytes, `${kept} kept: compute ${s.computeBytes} bytes, predicted ${predicted}`);
   }
   const plan = await applyMemoryPlan(t, { rows, len });

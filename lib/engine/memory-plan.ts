@@ -17,7 +17,7 @@ export type { MemoryNeeds } from '../native/binding.js';
 const GiB = 2 ** 30;
 
 /** Kept out of the budget for what the figures leave out: cuBLAS workspaces, the CUDA pool's
- * temporary weight expansions (the largest weight in bf16), allocator fragmentation. */
+ * other temporaries (scratchBytes counts the largest), allocator fragmentation. */
 export const RESERVE = { fraction: 0.05, bytes: 0.5 * GiB };
 
 /** The share of a GPU step spent expanding quantized weights to bf16, which bf16 copies save
@@ -34,13 +34,16 @@ export interface MemoryPlan {
   fits: boolean; // false: even the smallest plan needs more than the budget
 }
 
-/** Device memory a training step holds when the last `kept` blocks keep their activations. */
+/** Device memory a run holds at its peak when the last `kept` blocks keep their activations:
+ * what is allocated, the copies, and the larger of a step's buffers and, while the copies are
+ * made, the quantized weights beside them. */
 export function stepBytes(n: MemoryNeeds, kept: number, bf16 = false): number {
   const recomputed = n.nBlocks - kept;
   // the stored inputs of the recomputed blocks and of the first kept one, and two gradient slots
   const store = recomputed > 0 ? (recomputed + 3) * n.slotBytes : 0;
   const compute = Math.max(n.headBytes + (kept / 2) * n.layerBytes, recomputed > 0 ? n.blockBytes : 0);
-  return n.heldBytes + (bf16 ? n.bf16ExtraBytes : 0) + store + compute;
+  const step = store + compute + n.scratchBytes;
+  return n.heldBytes + (bf16 ? n.bf16ExtraBytes + Math.max(step, n.bf16SourceBytes) : step);
 }
 
 /** A step's time in passes over the blocks (a kept block 2, a recomputed one 3), bf16 copies saving EXPANSION_SHARE. */
@@ -117,8 +120,16 @@ export async function applyMemoryPlan(trainer: Trainer, c: MemoryPlanChoice): Pr
   checkPlanChoice(c);
   const needs = await trainer.measureMemory(c.rows, c.len);
   const given = c.gradientCheckpointing === false ? needs.nBlocks : c.gradientCheckpointing || c.keepBlocks !== undefined ? (c.keepBlocks ?? 0) : undefined;
-  const p = given === undefined ? planMemory(needs, c.memoryBudget, c.bf16Weights) : fixedPlan(needs, given, c.bf16Weights);
+  const decide = (bf16?: boolean) => (given === undefined ? planMemory(needs, c.memoryBudget, bf16) : fixedPlan(needs, given, bf16));
+  let p = decide(c.bf16Weights);
+  if (p.bf16Weights) {
+    try {
+      await trainer.useBf16Weights();
+    } catch (e) {
+      if (c.bf16Weights) throw e;
+      p = decide(false); // the copies did not fit after all: the plan without them
+    }
+  }
   await trainer.setKeptBlocks(p.keptBlocks);
-  if (p.bf16Weights) await trainer.useBf16Weights();
   return p;
 }

@@ -101,6 +101,8 @@ export interface MemoryNeeds {
   layerBytes: number; // what it needs more per kept layer (two blocks)
   blockBytes: number; // compute buffer of one recomputed block
   bf16ExtraBytes: number; // what bf16 copies of the quantized weights add (0: not offered, as on the CPU)
+  bf16SourceBytes: number; // the quantized weights, held beside their copies while they are made
+  scratchBytes: number; // the GPU's temporary bf16 operands of one product at most (0 on the CPU)
   nBlocks: number; // residual blocks, two per layer
 }
 

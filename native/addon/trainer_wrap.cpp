@@ -210,6 +210,8 @@ Napi::Value TrainerWrap::MeasureMemory(const Napi::CallbackInfo & info) {
             out.Set("layerBytes", (double) m.layer_bytes);
             out.Set("blockBytes", (double) m.block_bytes);
             out.Set("bf16ExtraBytes", (double) m.bf16_extra_bytes);
+            out.Set("bf16SourceBytes", (double) m.bf16_source_bytes);
+            out.Set("scratchBytes", (double) m.scratch_bytes);
             out.Set("nBlocks", (double) m.n_blocks);
             return out;
         });

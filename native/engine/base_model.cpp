@@ -191,6 +191,22 @@ size_t BaseModel::bf16_extra_bytes() const {
     return extra;
 }
 
+size_t BaseModel::quantized_product_bytes() const {
+    size_t n = 0;
+    for (ggml_tensor * t = ggml_get_first_tensor(products_ctx_.get()); t; t = ggml_get_next_tensor(products_ctx_.get(), t)) {
+        if (ggml_is_quantized(t->type)) n += ggml_nbytes(t);
+    }
+    return n;
+}
+
+int64_t BaseModel::largest_product() const {
+    int64_t n = 0;
+    for (ggml_tensor * t = ggml_get_first_tensor(products_ctx_.get()); t; t = ggml_get_next_tensor(products_ctx_.get(), t)) {
+        n = std::max(n, ggml_nelements(t));
+    }
+    return std::max(n, ggml_nelements(output));
+}
+
 void BaseModel::expand_to_bf16(int n_threads) {
     if (bf16_extra_bytes() == 0) return;
     const std::vector<ggml_tensor **> slots = products();

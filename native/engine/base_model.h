@@ -44,9 +44,12 @@ class BaseModel {
     // quantized ones. bf16_extra_bytes: the memory that adds (0: none is quantized).
     void expand_to_bf16(int n_threads);
     size_t bf16_extra_bytes() const;
+    size_t quantized_product_bytes() const;  // the quantized matrices: held beside their copies while expanding
+    int64_t largest_product() const;         // elements of the largest product matrix
 
   private:
-    std::vector<ggml_tensor **> products();  // where the graph finds each product matrix
+    std::vector<ggml_tensor **> products();  // where the graph finds each product matrix (a tied output
+                                             // is the embedding table, which stays as it is)
 
     ggml_backend_buffer_type_t buft_;
     ggml_context_ptr ctx_;                // tensor metadata, as in the file

@@ -280,6 +280,8 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     m.held_bytes = model_->weight_bytes() + lora_->n_params() * 4 * sizeof(float);
     m.slot_bytes = (size_t) (hp.n_embd * n_tokens) * sizeof(float);
     m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
+    m.bf16_source_bytes = is_cpu(dev_) ? 0 : model_->quantized_product_bytes();
+    m.scratch_bytes = is_cpu(dev_) ? 0 : (size_t) (model_->largest_product() + n_tokens * hp.n_vocab) * sizeof(ggml_bf16_t);
     auto measure = [&](size_t gsize, const std::function<ggml_cgraph *(ggml_context *, GraphBuilder &)> & build) {
         ggml_context_ptr ctx = graph_context(gsize, true);
         GraphInputs in;
