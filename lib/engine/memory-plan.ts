@@ -66,10 +66,10 @@ function plan(n: MemoryNeeds, keptBlocks: number, bf16Weights: boolean, b: Pick<
  * device has), else what tang-lora holds plus the device's free memory; less RESERVE. */
 export function planMemory(n: MemoryNeeds, budgetGiB?: number, bf16Weights?: boolean): MemoryPlan {
   const b = budget(n, budgetGiB);
-  const options = bf16Options(n, bf16Weights).flatMap((bf16) => {
+  const options = bf16Options(n, bf16Weights).map((bf16) => {
     let kept = n.nBlocks;
     while (kept > 0 && stepBytes(n, kept, bf16) > b.budgetBytes) kept--;
-    return [plan(n, kept, bf16, b)];
+    return plan(n, kept, bf16, b);
   });
   const fitting = options.filter((p) => p.fits);
   if (fitting.length === 0) return options[0]!;
@@ -80,8 +80,8 @@ export function planMemory(n: MemoryNeeds, budgetGiB?: number, bf16Weights?: boo
 export function fixedPlan(n: MemoryNeeds, keptBlocks: number, bf16Weights?: boolean): MemoryPlan {
   const kept = Math.min(keptBlocks, n.nBlocks);
   const b = budget(n);
-  const [first, ...rest] = bf16Options(n, bf16Weights).reverse().map((bf16) => plan(n, kept, bf16, b));
-  return first!.fits || rest.length === 0 ? first! : rest[0]!;
+  const options = bf16Options(n, bf16Weights).map((bf16) => plan(n, kept, bf16, b));
+  return options.find((p) => p.bf16Weights && p.fits) ?? options.find((p) => !p.bf16Weights) ?? options[0]!;
 }
 
 /** bf16 copies: as the user said (true needs a GPU), else both ways where the engine offers them. */
