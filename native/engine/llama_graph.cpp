@@ -39,12 +39,14 @@ ggml_tensor * GraphBuilder::lora_delta(int64_t il, Module m, ggml_tensor * x) {
     return ggml_mul_mat(ctx_, lp->b, ggml_mul_mat(ctx_, lp->a, x));  // (r, T) -> (out, T)
 }
 
-// W x (+ LoRA)   x: (in, T) -> (out, T). The frozen product asks for f32 accumulation.
+// W x (+ LoRA)   x: (in, T) -> (out, T). The frozen product asks for f32 accumulation. The delta is
+// the sum's first operand, so the graph computes it before W x and ggml-cuda runs W x and the sum as one
+// GEMM accumulating onto the delta (patch 0008).
 ggml_tensor * GraphBuilder::proj(int64_t il, Module m, ggml_tensor * x) {
+    ggml_tensor * d = lora_delta(il, m, x);
     ggml_tensor * y = ggml_mul_mat(ctx_, model_.layers[il].w[(int) m], x);
     ggml_mul_mat_set_prec(y, GGML_PREC_F32);
-    ggml_tensor * d = lora_delta(il, m, x);
-    return d ? ggml_add(ctx_, y, d) : y;
+    return d ? ggml_add(ctx_, d, y) : y;
 }
 
 ggml_tensor * GraphBuilder::norm(ggml_tensor * x, ggml_tensor * w) {
