@@ -66,7 +66,10 @@ function readConfig(dir: string): { archName: string; hp: Hparams } {
   if (c.head_dim === undefined && nEmbd % nHead !== 0) throw bad(`hidden_size ${nEmbd} is not a multiple of num_attention_heads ${nHead}`);
   const headDim = int('head_dim', c.head_dim ?? nEmbd / nHead);
   if (headDim % 2 !== 0) throw bad(`the head dimension ${headDim} must be even (rotary pairs)`);
-  const rs = c.rope_scaling;
+  // transformers 5 writes rope_parameters (rope_type 'default' when unscaled, rope_theta inside); earlier
+  // versions rope_scaling and rope_theta
+  const rp = c.rope_parameters && typeof c.rope_parameters === 'object' ? c.rope_parameters : undefined;
+  const rs = c.rope_scaling ?? (rp && rp.rope_type !== 'default' ? rp : undefined);
   const kind = rs ? (rs.rope_type ?? rs.type) : undefined;
   if (kind !== undefined && !['llama3', 'linear'].includes(kind)) throw bad(`rope_scaling type ${kind} is not converted (llama3, linear)`);
   let ropeScaling: Hparams['ropeScaling'];
@@ -82,7 +85,7 @@ function readConfig(dir: string): { archName: string; hp: Hparams } {
   const hp: Hparams = {
     nLayer: int('num_hidden_layers'), nEmbd, nFf: int('intermediate_size'), nHead, nHeadKv, headDim,
     nVocab: int('vocab_size'), nCtx: int('max_position_embeddings', c.max_position_embeddings ?? 4096),
-    eps: positive('rms_norm_eps', c.rms_norm_eps ?? 1e-6), ropeBase: positive('rope_theta', c.rope_theta ?? 10000),
+    eps: positive('rms_norm_eps', c.rms_norm_eps ?? 1e-6), ropeBase: positive('rope_theta', c.rope_theta ?? rp?.rope_theta ?? 10000),
     tied: c.tie_word_embeddings === true, ...(ropeScaling ? { ropeScaling } : {}),
   };
   return { archName, hp };

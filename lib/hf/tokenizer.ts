@@ -22,6 +22,7 @@ interface TokenizerJson {
   added_tokens?: { id: number; content: string; special: boolean }[];
   normalizer?: unknown;
   pre_tokenizer?: unknown;
+  post_processor?: unknown;
 }
 
 /** Every object inside a JSON value (for finding normalizer and pre-tokenizer steps). */
@@ -97,7 +98,16 @@ export function convertTokenizer(dir: string, nVocab: number): [string, GgufValu
       ['tokenizer.ggml.tokens', { strs: tokens }], ['tokenizer.ggml.token_type', { i32s: types }], ['tokenizer.ggml.merges', { strs: merges }]);
   }
   for (const [k, id] of ids) if (id !== undefined) meta.push([`tokenizer.ggml.${k}_token_id`, { u32: id }]);
-  for (const k of ['add_bos_token', 'add_eos_token'] as const) if (typeof cfg[k] === 'boolean') meta.push([`tokenizer.ggml.${k}`, { bool: cfg[k] as boolean }]);
+  // whether encoding adds BOS / EOS: tokenizer_config.json's flags, else what tokenizer.json's post-processor
+  // puts around a single sequence (a TemplateProcessing, alone or in a Sequence; none: nothing), as
+  // Hugging Face's tokenizers library encodes with special tokens
+  const single = walk(tj.post_processor).find((s) => s.type === 'TemplateProcessing')?.single;
+  const pieces = Array.isArray(single) ? single : [];
+  const adds: Record<'add_bos_token' | 'add_eos_token', boolean> = {
+    add_bos_token: typeof cfg.add_bos_token === 'boolean' ? cfg.add_bos_token : pieces.length > 0 && 'SpecialToken' in Object(pieces[0]),
+    add_eos_token: typeof cfg.add_eos_token === 'boolean' ? cfg.add_eos_token : pieces.length > 1 && 'SpecialToken' in Object(pieces.at(-1)),
+  };
+  for (const [k, v] of Object.entries(adds)) meta.push([`tokenizer.ggml.${k}`, { bool: v }]);
   const template = Array.isArray(cfg.chat_template)
     ? (cfg.chat_template as { name: string; template: string }[]).find((t) => t.name === 'default')?.template
     : cfg.chat_template;

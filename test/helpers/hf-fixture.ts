@@ -99,7 +99,7 @@ export function makeHfFolder(parent: string, name: string, s: Shape): { folder: 
     fs.writeFileSync(path.join(folder, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
   }
   fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify({
-    architectures: [s.arch], hidden_size: s.nEmbd, intermediate_size: s.nFf, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
+    architectures: [s.arch], model_type: { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral', Qwen2ForCausalLM: 'qwen2' }[s.arch], hidden_size: s.nEmbd, intermediate_size: s.nFf, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
     num_key_value_heads: s.nHeadKv, vocab_size: s.nVocab, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000,
     tie_word_embeddings: s.tied === true, ...(s.llama3Rope ? { rope_scaling: { rope_type: 'llama3', ...s.llama3Rope } } : {}), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype],
   }));
@@ -212,3 +212,10 @@ export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / den;
 }
 
+
+/** The checkpoints test/reference/make_hf_fixtures.py loads with transformers (and re-saves with save_pretrained). */
+export const referenceShapes: Record<string, Shape> = {
+  llama: tiny,
+  'qwen2-bias-tied': { ...tiny, arch: 'Qwen2ForCausalLM', tied: true, nHeadKv: 1 },
+  'llama3-rope-scaling': { ...tiny, llama3Rope: { factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 } },
+};
