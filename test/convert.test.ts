@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { convertHf, openRunner, openTokenizer } from '../lib/index.js';
 import { writeGguf } from '../lib/hf/gguf-write.js';
 import { writeSafetensors, type Dtype } from '../lib/hf/safetensors.js';
-import { hfForward, llama2Tok, makeHfFolder, relError, tiny, tokenizerDir, type Shape } from './helpers/hf-fixture.js';
+import { hfForward, llama2Tok, makeHfFolder, referenceShapes, relError, tiny, tokenizerDir, type Shape } from './helpers/hf-fixture.js';
 import { convertTokenizer } from '../lib/hf/tokenizer.js';
 import { vocabPath } from '../lib/model/create.js';
 import { repoRoot, scratchDir } from './helpers/paths.js';
@@ -25,9 +25,9 @@ const ids = [1, 415, 3479, 9060, 28725, 13, 29871, 1526];
 for (const [name, shape, type, tol] of [
   ['llama', tiny, 'f32', 1e-4],
   ['mistral-gqa-sharded', { ...tiny, arch: 'MistralForCausalLM', shards: 3 }, 'f32', 1e-4],
-  ['qwen2-bias-tied', { ...tiny, arch: 'Qwen2ForCausalLM', tied: true, nHeadKv: 1 }, 'f32', 1e-4],
+  ['qwen2-bias-tied', referenceShapes['qwen2-bias-tied']!, 'f32', 1e-4],
   // wavelengths 6.3, 19.9, 63, ... against 32 / 4 and 32 / 1: every band of the scaling is used
-  ['llama3-rope-scaling', { ...tiny, nEmbd: 64, nHead: 4, llama3Rope: { factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 } }, 'f32', 1e-4],
+  ['llama3-rope-scaling', referenceShapes['llama3-rope-scaling']!, 'f32', 1e-4],
   ['llama-bf16', { ...tiny, dtype: 'BF16' }, 'auto', 2e-2],
   ['llama-f16-to-q8_0', { ...tiny, dtype: 'F16' }, 'q8_0', 5e-2],
 ] as [string, Shape, string, number][]) {
