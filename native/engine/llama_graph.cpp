@@ -11,15 +11,9 @@ Module out_module(int64_t b) { return b % 2 == 0 ? Module::o : Module::down; }
 }  // namespace
 
 GraphBuilder::GraphBuilder(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
-                           const MicroBatch & batch, uint64_t dropout_key, GraphInputs & in)
+                           const MicroBatch & batch, uint64_t dropout_key, const GraphInputs & in)
     : ctx_(ctx), model_(model), lora_(lora), batch_(batch),
       dropout_key_(lora && lora->cfg.dropout > 0 ? dropout_key : 0), in_(in) {}
-
-ggml_tensor * GraphBuilder::input(ggml_type type, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3) {
-    ggml_tensor * t = ggml_new_tensor_4d(ctx_, type, ne0, ne1, ne2, ne3);
-    ggml_set_input(t);
-    return t;
-}
 
 bool GraphBuilder::block_has_lora(int64_t b) const {
     if (!lora_) return false;
@@ -63,7 +57,6 @@ ggml_tensor * GraphBuilder::repeat_heads(ggml_tensor * x) {
 
 ggml_tensor * GraphBuilder::rope(ggml_tensor * x) {  // x: (head_dim, heads, T)
     const Hparams & hp = model_.hp;
-    if (!in_.positions) in_.positions = input(GGML_TYPE_I32, batch_.n_tokens());
     return ggml_rope_ext(ctx_, x, in_.positions, model_.rope_freqs, (int) hp.n_rot, hp.rope_mode, (int) hp.n_ctx_train,
                          hp.rope_base, hp.rope_scale, /*ext_factor =*/0.0f, /*attn_factor =*/1.0f,
                          /*beta_fast =*/32.0f, /*beta_slow =*/1.0f);
@@ -74,7 +67,6 @@ ggml_tensor * GraphBuilder::attention(int64_t il, ggml_tensor * h) {
     const Hparams & hp = model_.hp;
     const LayerWeights & lw = model_.layers[il];
     const int64_t L = batch_.len, B = batch_.rows, T = batch_.n_tokens(), hd = hp.head_dim();
-    if (!in_.mask) in_.mask = input(GGML_TYPE_F32, L, L, 1, B);
 
     ggml_tensor * q = proj(il, Module::q, h);  // (n_embd, T)
     ggml_tensor * k = proj(il, Module::k, h);  // (n_embd_kv, T)
@@ -109,7 +101,6 @@ ggml_tensor * GraphBuilder::attention(int64_t il, ggml_tensor * h) {
 }
 
 ggml_tensor * GraphBuilder::embed() {
-    in_.tokens = input(GGML_TYPE_I32, batch_.n_tokens());
     return ggml_get_rows(ctx_, model_.tok_embd, in_.tokens);  // (n_embd, T)
 }
 
@@ -125,18 +116,17 @@ ggml_tensor * GraphBuilder::block(int64_t b, ggml_tensor * x) {
     return ggml_add(ctx_, x, proj(b / 2, out_module(b), block_inner(b, x)));
 }
 
-ggml_tensor * GraphBuilder::block_surrogate(int64_t b, ggml_tensor * x, ggml_tensor * g) {
+BlockBackward GraphBuilder::block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g) {
     const int64_t il = b / 2;
     const Module m = out_module(b);
-    ggml_tensor * a = block_inner(b, x);                                                   // (in, T)
-    ggml_tensor * wt_g = ggml_out_prod(ctx_, model_.layers[il].w[(int) m], ggml_transpose(ctx_, g));  // W^T g: (in, T)
-    ggml_tensor * s = ggml_sum(ctx_, ggml_mul(ctx_, a, wt_g));
-    if (ggml_tensor * d = lora_delta(il, m, a)) s = ggml_add(ctx_, s, ggml_sum(ctx_, ggml_mul(ctx_, d, g)));
-    return s;
+    BlockBackward r;
+    r.a = block_inner(b, x);
+    r.wt_g = ggml_out_prod(ctx_, model_.layers[il].w[(int) m], ggml_transpose(ctx_, g));
+    r.d = lora_delta(il, m, r.a);
+    return r;
 }
 
-ggml_tensor * GraphBuilder::logits(ggml_tensor * x, int64_t n_out) {
-    in_.out_rows = input(GGML_TYPE_I32, n_out);
+ggml_tensor * GraphBuilder::logits(ggml_tensor * x) {
     x = ggml_get_rows(ctx_, norm(x, model_.output_norm), in_.out_rows);  // (n_embd, n_out)
     ggml_tensor * y = ggml_mul_mat(ctx_, model_.output, x);               // (n_vocab, n_out)
     ggml_mul_mat_set_prec(y, GGML_PREC_F32);
@@ -147,7 +137,6 @@ ggml_tensor * GraphBuilder::logits(ggml_tensor * x, int64_t n_out) {
 // (n_vocab, n_out) matrix never crosses the bus.
 ggml_tensor * GraphBuilder::loss(ggml_tensor * logits) {
     const int64_t V = logits->ne[0], n = logits->ne[1];
-    in_.target_cells = input(GGML_TYPE_I64, n);
     ggml_tensor * zeros = ggml_fill_inplace(ctx_, ggml_new_tensor_2d(ctx_, GGML_TYPE_F32, 1, V * n), 0.0f);
     ggml_tensor * ones = ggml_fill_inplace(ctx_, ggml_new_tensor_2d(ctx_, GGML_TYPE_F32, 1, n), 1.0f);
     ggml_tensor * onehot = ggml_reshape_2d(ctx_, ggml_set_rows(ctx_, zeros, ones, in_.target_cells), V, n);
@@ -155,12 +144,12 @@ ggml_tensor * GraphBuilder::loss(ggml_tensor * logits) {
 }
 
 GraphOutputs build_llama_forward(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
-                                 const MicroBatch & batch, int64_t n_out, bool with_loss, GraphInputs & in) {
+                                 const MicroBatch & batch, bool with_loss, const GraphInputs & in) {
     GraphBuilder gb(ctx, model, lora, batch, /*dropout_key =*/0, in);
     ggml_tensor * x = gb.embed();
     for (int64_t b = 0; b < gb.n_blocks(); ++b) x = gb.block(b, x);
     GraphOutputs out;
-    out.logits = gb.logits(x, n_out);
+    out.logits = gb.logits(x);
     ggml_set_output(out.logits);
     if (with_loss) {
         out.loss = gb.loss(out.logits);

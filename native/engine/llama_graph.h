@@ -9,7 +9,7 @@
 // with P_m(a) = W_m a + B_m (A_m (scale * dropout(a))), which is peft's scale * B (A dropout(a)).
 // block_inner(b, x) is the block's `a`, the input of its out projection (o or down). Training
 // with checkpointing keeps only block inputs and recomputes each block in its backward pass
-// (trainer.cpp); block_surrogate builds that pass.
+// (trainer.cpp); block_backward gives that pass its roots.
 #pragma once
 
 #include <cstdint>
@@ -21,13 +21,25 @@
 
 namespace tang {
 
-// The host-filled inputs of a graph; pieces create theirs on first use (nullptr = unused).
+// The host-made tensors of a graph (device_batch.h makes them; nullptr = absent).
 struct GraphInputs {
     ggml_tensor * tokens = nullptr;      // I32 (T)            T = rows * len
     ggml_tensor * positions = nullptr;   // I32 (T)
     ggml_tensor * mask = nullptr;        // F32 (len, len, 1, rows)
     ggml_tensor * out_rows = nullptr;    // I32 (n_out)        token indices whose logits are computed
     ggml_tensor * target_cells = nullptr;  // I64 (n_out)    i * n_vocab + the token row i must predict
+    ggml_tensor * seed = nullptr;        // F32 (1)            dL/d(the graph's loss): the loss scale
+    ggml_tensor * loss = nullptr;        // F32 (1)            where a graph copies its loss, or nullptr
+};
+
+// Block b's backward pass from g = dL/d(block output), as autodiff roots whose gradients are given
+// rather than one scalar loss: a = block_inner(b, x) with dL/da = wt_g = W^T g, the frozen out
+// projection's input gradient (so its forward product W a is never computed), and, when that
+// projection has LoRA, its delta d with dL/dd = g. The residual's identity term is the caller's.
+struct BlockBackward {
+    ggml_tensor * a = nullptr;     // (in, T)   in = n_embd (attention) or n_ff (feed-forward)
+    ggml_tensor * wt_g = nullptr;  // (in, T)
+    ggml_tensor * d = nullptr;     // (n_embd, T), or nullptr
 };
 
 class GraphBuilder {
@@ -36,7 +48,7 @@ class GraphBuilder {
     // dropout_key: nonzero = LoRA inputs get dropout (training with cfg.dropout > 0), the masks
     // a function of this key, the layer and the module (so a recomputed block gets the same ones).
     GraphBuilder(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora, const MicroBatch & batch,
-                 uint64_t dropout_key, GraphInputs & in);
+                 uint64_t dropout_key, const GraphInputs & in);
 
     int64_t n_blocks() const { return 2 * model_.hp.n_layer; }
     bool block_has_lora(int64_t b) const;
@@ -44,14 +56,10 @@ class GraphBuilder {
     ggml_tensor * embed();                                   // (n_embd, T)
     ggml_tensor * block(int64_t b, ggml_tensor * x);         // (n_embd, T) -> (n_embd, T)
     ggml_tensor * block_inner(int64_t b, ggml_tensor * x);   // (n_embd, T) -> (n_embd or n_ff, T)
-    ggml_tensor * logits(ggml_tensor * x, int64_t n_out);    // final norm, rows out_rows -> (n_vocab, n_out)
+    ggml_tensor * logits(ggml_tensor * x);                   // final norm, rows out_rows -> (n_vocab, n_out)
     ggml_tensor * loss(ggml_tensor * logits);                // scalar: mean cross-entropy against target_cells
 
-    // A scalar s whose gradient with respect to x and to block b's LoRA tensors is the
-    // block's vector-Jacobian product with g = dL/d(block output), less the residual's
-    // identity term (the caller adds g): s = sum(a * W^T g) + sum(lora(a) * g), a = block_inner(b, x),
-    // so the frozen out projection's forward product is never computed.
-    ggml_tensor * block_surrogate(int64_t b, ggml_tensor * x, ggml_tensor * g);
+    BlockBackward block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g);  // g: (n_embd, T)
 
   private:
     ggml_tensor * proj(int64_t il, Module m, ggml_tensor * x);
@@ -60,14 +68,13 @@ class GraphBuilder {
     ggml_tensor * rope(ggml_tensor * x);
     ggml_tensor * repeat_heads(ggml_tensor * x);
     ggml_tensor * attention(int64_t il, ggml_tensor * h);
-    ggml_tensor * input(ggml_type type, int64_t ne0, int64_t ne1 = 1, int64_t ne2 = 1, int64_t ne3 = 1);
 
     ggml_context * ctx_;
     const BaseModel & model_;
     const LoraAdapter * lora_;
     const MicroBatch & batch_;
     uint64_t dropout_key_;
-    GraphInputs & in_;
+    const GraphInputs & in_;
 };
 
 // The whole forward pass: logits at out_rows (n_out of them), and the loss when asked.
@@ -76,6 +83,6 @@ struct GraphOutputs {
     ggml_tensor * loss = nullptr;    // scalar, or nullptr
 };
 GraphOutputs build_llama_forward(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
-                                 const MicroBatch & batch, int64_t n_out, bool with_loss, GraphInputs & in);
+                                 const MicroBatch & batch, bool with_loss, const GraphInputs & in);
 
 }  // namespace tang

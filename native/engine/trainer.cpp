@@ -51,6 +51,7 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
         grad_acc_[lp.b] = lp.grad_b;
     }
     store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
+    batch_ = std::make_unique<DeviceBatch>(ggml_backend_dev_buffer_type(dev_));
     set_kept_blocks(opt.checkpointing ? opt.keep_blocks : 2 * model_->hp.n_layer);
 
     std::vector<ggml_backend_t> backends = {backend_.get()};
@@ -89,40 +90,44 @@ constexpr size_t kBlockGraphSize = 4096;  // nodes of one block's forward + back
 
 }  // namespace
 
-// Marks `loss`, adds the backward pass (LoRA gradients accumulate in the adapter's grad
-// tensors) and returns the loss gradient's seed tensor, an input.
-ggml_tensor * Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggml_tensor * loss) const {
-    ggml_set_loss(loss);
-    ggml_build_forward_expand(gf, loss);
+void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
+                              const std::vector<std::pair<ggml_tensor *, ggml_tensor *>> & roots) const {
+    std::unordered_map<const ggml_tensor *, ggml_tensor *> given;
+    for (const auto & [t, grad] : roots) {
+        t->flags |= GGML_TENSOR_FLAG_LOSS;  // as ggml_set_loss, which only takes scalars; the gradient is given
+        ggml_build_forward_expand(gf, t);
+        given[t] = grad;
+    }
     std::vector<ggml_tensor *> grad_accs(ggml_graph_n_nodes(gf), nullptr);
     for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
-        auto it = grad_acc_.find(ggml_graph_node(gf, i));
-        if (it != grad_acc_.end()) grad_accs[i] = it->second;
+        const ggml_tensor * n = ggml_graph_node(gf, i);
+        if (auto it = grad_acc_.find(n); it != grad_acc_.end()) grad_accs[i] = it->second;
+        if (auto it = given.find(n); it != given.end()) grad_accs[i] = it->second;
     }
     ggml_build_backward_expand(ctx, gf, grad_accs.data());
-    ggml_tensor * seed = ggml_graph_get_grad_acc(gf, loss);
-    ggml_set_input(seed);
-    return seed;
 }
 
-// Checks, allocates and computes gf; fill_inputs runs between allocation and computation.
-// Returns the milliseconds the computation took.
-double Trainer::run_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
+double Trainer::launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
     check_supported(gf);
     ggml_backend_sched_reset(sched_.get());
     require(ggml_backend_sched_alloc_graph(sched_.get(), gf), no_memory);
     fill_inputs();
     const Clock::time_point t0 = Clock::now();
-    require(ggml_backend_sched_graph_compute(sched_.get(), gf) == GGML_STATUS_SUCCESS,
+    require(ggml_backend_sched_graph_compute_async(sched_.get(), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
     return ms_since(t0);
 }
 
-void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits,
-                      ggml_tensor * seed, float seed_value, MicroBatchResult & r) {
+double Trainer::finish() {
+    const Clock::time_point t0 = Clock::now();
+    ggml_backend_sched_synchronize(sched_.get());
+    return ms_since(t0);
+}
+
+void Trainer::launch(ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r) {
     const std::string no_memory = "not enough memory on " + device_name() + " for a micro-batch of " +
                                   std::to_string(b.rows) + " x " + std::to_string(b.len) + " tokens";
-    r.host_ms -= run_graph(gf, no_memory, [&] {  // the caller adds its whole wall time
+    r.host_ms -= launch_graph(gf, no_memory, [&] {  // the caller adds its whole wall time
         if (cpu_) {
             for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
                 ggml_tensor * n = ggml_graph_node(gf, i);
@@ -131,27 +136,6 @@ void Trainer::compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch
         }
         r.compute_bytes = std::max(r.compute_bytes, ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get()));
         peak_compute_ = std::max(peak_compute_, r.compute_bytes);
-
-        auto set = [](ggml_tensor * t, const void * data) {
-            if (t) ggml_backend_tensor_set(t, data, 0, ggml_nbytes(t));
-        };
-        set(in.tokens, b.tokens.data());
-        set(in.positions, b.positions.data());
-        set(in.mask, b.mask.data());
-        if (in.out_rows) {
-            std::vector<int32_t> rows = b.target_rows;
-            if (all_logits) {
-                rows.resize((size_t) b.n_tokens());
-                for (size_t i = 0; i < rows.size(); ++i) rows[i] = (int32_t) i;
-            }
-            set(in.out_rows, rows.data());
-        }
-        if (in.target_cells) {
-            std::vector<int64_t> cells(b.target_tokens.size());
-            for (size_t i = 0; i < cells.size(); ++i) cells[i] = (int64_t) i * model_->hp.n_vocab + b.target_tokens[i];
-            set(in.target_cells, cells.data());
-        }
-        set(seed, &seed_value);
     });
     r.n_graphs++;
 }
@@ -161,13 +145,15 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     MicroBatchResult r = counts(b);
     const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
     if (n_out == 0) return r;
+    batch_->set(b, model_->hp.n_vocab, /*all_rows =*/logits_out != nullptr, /*targets =*/!logits_out, 0.0f, true);
     const size_t gsize = graph_size_for(model_->hp);
     ggml_context_ptr ctx = graph_context(gsize, false);
-    GraphInputs in;
-    GraphOutputs out = build_llama_forward(ctx.get(), *model_, lora_.get(), b, n_out, !logits_out, in);
+    const GraphInputs in = batch_->inputs(ctx.get());
+    GraphOutputs out = build_llama_forward(ctx.get(), *model_, lora_.get(), b, !logits_out, in);
     ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
     ggml_build_forward_expand(gf, out.loss ? out.loss : out.logits);
-    compute(gf, in, b, logits_out != nullptr, nullptr, 0.0f, r);
+    launch(gf, b, r);
+    r.host_ms -= finish();
     if (out.loss) {
         float loss = 0;
         ggml_backend_tensor_get(out.loss, &loss, 0, sizeof(float));
@@ -187,7 +173,8 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // earlier block, last to first, is recomputed from its stored input in a graph that also runs
 // its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
 // larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
-// graph, the whole model forward and backward.
+// graph, the whole model forward and backward. The graphs are queued without waiting between them
+// (their inputs are uploaded first, and the loss is copied out of the kept graph's buffer).
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -196,13 +183,14 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
     const Hparams & hp = model_->hp;
     const int64_t first_kept = first_kept_;
     if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
+    batch_->set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, loss_scale, true);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
     const uint64_t dropout_key = (splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL) | 1;
     const size_t gsize = graph_size_for(hp);
 
     if (first_kept > 0) {  // forward, keeping the inputs of blocks 0 .. first_kept
         ggml_context_ptr ctx = graph_context(gsize, false);
-        GraphInputs in;
+        const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
         ggml_tensor * x = gb.embed();
@@ -211,56 +199,57 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
             x = gb.block(k, x);
         }
         ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), first_kept)));
-        compute(gf, in, b, false, nullptr, 0.0f, r);
+        launch(gf, b, r);
     }
     {  // blocks first_kept.. and the head forward and backward; dL/d(input of block first_kept) into gradient slot 0
         ggml_context_ptr ctx = graph_context(gsize, true);
-        GraphInputs in;
+        const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         const bool from_store = first_kept > 0;
-        const StepGraph sg = kept_graph(ctx.get(), gb, first_kept, b.n_targets(), from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
-                                        from_store ? store_->grad(ctx.get(), 0) : nullptr);
-        compute(sg.gf, in, b, false, sg.seed, loss_scale, r);
-        float v = 0;
-        ggml_backend_tensor_get(sg.loss, &v, 0, sizeof(float));
-        r.loss = v;
+        launch(kept_graph(ctx.get(), gb, in, first_kept, from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
+                          from_store ? store_->grad(ctx.get(), 0) : nullptr), b, r);
     }
     for (int64_t k = first_kept - 1, g = 0; k >= 0; --k, g ^= 1) {  // recomputed blocks, last to first
         ggml_context_ptr ctx = graph_context(kBlockGraphSize, true);
-        GraphInputs in;
+        const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         if (k == 0 && !gb.block_has_lora(k)) break;  // nothing left to learn
-        const StepGraph sg = block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
-                                         k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr);
-        compute(sg.gf, in, b, false, sg.seed, 1.0f, r);
+        launch(block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
+                           k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr), b, r);
     }
+    r.host_ms -= finish();
+    r.loss = batch_->loss();
     micro_++;
     r.host_ms += ms_since(t0);
     return r;
 }
 
-Trainer::StepGraph Trainer::kept_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept, int64_t n_targets,
-                                       ggml_tensor * x0, ggml_tensor * dx0) const {
+ggml_cgraph * Trainer::kept_graph(ggml_context * ctx, GraphBuilder & gb, const GraphInputs & in, int64_t first_kept,
+                                  ggml_tensor * x0, ggml_tensor * dx0) const {
     if (x0) ggml_set_param(x0);
     ggml_tensor * x = x0 ? x0 : gb.embed();
     for (int64_t k = first_kept; k < gb.n_blocks(); ++k) x = gb.block(k, x);
-    ggml_tensor * loss = gb.loss(gb.logits(x, n_targets));
-    ggml_set_output(loss);
+    ggml_tensor * loss = gb.loss(gb.logits(x));
     ggml_cgraph * gf = ggml_new_graph_custom(ctx, graph_size_for(model_->hp), true);
-    ggml_tensor * seed = expand_backward(ctx, gf, loss);
+    expand_backward(ctx, gf, {{loss, in.seed}});
+    if (in.loss) ggml_build_forward_expand(gf, ggml_cpy(ctx, loss, in.loss));  // read once the device is done
     if (x0 && dx0) ggml_build_forward_expand(gf, ggml_cpy(ctx, ggml_graph_get_grad(gf, x0), dx0));
-    return {gf, seed, loss};
+    return gf;
 }
 
-Trainer::StepGraph Trainer::block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
-                                        ggml_tensor * dx) const {
+ggml_cgraph * Trainer::block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
+                                   ggml_tensor * dx) const {
     if (k > 0) ggml_set_param(x);  // the embeddings (block 0's input) are frozen
     ggml_cgraph * gf = ggml_new_graph_custom(ctx, kBlockGraphSize, true);
-    ggml_tensor * seed = expand_backward(ctx, gf, gb.block_surrogate(k, x, g));
+    const BlockBackward bb = gb.block_backward(k, x, g);
+    ggml_build_forward_expand(gf, bb.wt_g);  // computed before the backward pass adds the LoRA term onto it
+    std::vector<std::pair<ggml_tensor *, ggml_tensor *>> roots = {{bb.a, bb.wt_g}};
+    if (bb.d) roots.emplace_back(bb.d, g);
+    expand_backward(ctx, gf, roots);
     if (k > 0 && dx) {  // dL/dx = g (residual) + the block's own term
         ggml_build_forward_expand(gf, ggml_cpy(ctx, ggml_add(ctx, ggml_graph_get_grad(gf, x), g), dx));
     }
-    return {gf, seed, nullptr};
+    return gf;
 }
 
 // Sizes the graphs of a step of rows x len tokens, one sample per row and every next token a
@@ -282,11 +271,13 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
     m.bf16_source_bytes = is_cpu(dev_) ? 0 : model_->quantized_product_bytes();
     m.scratch_bytes = is_cpu(dev_) ? 0 : (size_t) (model_->largest_product() + n_tokens * hp.n_vocab) * sizeof(ggml_bf16_t);
-    auto measure = [&](size_t gsize, const std::function<ggml_cgraph *(ggml_context *, GraphBuilder &)> & build) {
+    DeviceBatch sizing(ggml_backend_dev_buffer_type(dev_));
+    sizing.set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, 1.0f, /*upload =*/false);
+    auto measure = [&](size_t gsize, const std::function<ggml_cgraph *(ggml_context *, GraphBuilder &, const GraphInputs &)> & build) {
         ggml_context_ptr ctx = graph_context(gsize, true);
-        GraphInputs in;
+        const GraphInputs in = sizing.inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout_key =*/1, in);
-        ggml_cgraph * gf = build(ctx.get(), gb);
+        ggml_cgraph * gf = build(ctx.get(), gb, in);
         check_supported(gf);
         std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(sched_.get()));
         ggml_backend_sched_reserve_size(sched_.get(), gf, sizes.data());
@@ -299,15 +290,15 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     };
     auto head = [&](int64_t kept) {
         const int64_t first = m.n_blocks - kept;
-        return measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb) {
-            return kept_graph(ctx, gb, first, b.n_targets(), first > 0 ? activation(ctx) : nullptr, nullptr).gf;
+        return measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs & in) {
+            return kept_graph(ctx, gb, in, first, first > 0 ? activation(ctx) : nullptr, nullptr);
         });
     };
     m.head_bytes = head(0);
     m.layer_bytes = std::max(head(2), m.head_bytes) - m.head_bytes;
     for (int64_t k = std::max<int64_t>(1, m.n_blocks - 2); k < m.n_blocks; ++k) {
-        m.block_bytes = std::max(m.block_bytes, measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb) {
-            return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx)).gf;
+        m.block_bytes = std::max(m.block_bytes, measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+            return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx));
         }));
     }
     ggml_backend_sched_reset(sched_.get());
@@ -345,9 +336,10 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        run_graph(gf, std::string("cannot allocate the ") + what + " graph", [&] {
+        launch_graph(gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });
+        finish();
     };
 
     // 1. global gradient norm over every gradient at once

@@ -15,6 +15,7 @@
 
 #include "activation_store.h"
 #include "base_model.h"
+#include "device_batch.h"
 #include "ggml-backend.h"
 #include "ggml-cpp.h"
 #include "llama_graph.h"
@@ -54,7 +55,8 @@ struct MicroBatchResult {
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
     size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
     int n_graphs = 0;         // graphs computed for this micro-batch
-    double host_ms = 0;       // wall time outside graph computation: building, allocating, copying in and out
+    double host_ms = 0;       // wall time outside computing and waiting for it: building, allocating, copying
+                              // (a GPU's graphs are queued back to back, so there this overlaps their computation)
 };
 
 struct AdamWParams {
@@ -109,25 +111,24 @@ class Trainer {
 
   private:
     MicroBatchResult forward(const MicroBatch & b, std::vector<float> * logits_out);
-    ggml_tensor * expand_backward(ggml_context * ctx, ggml_cgraph * gf, ggml_tensor * loss) const;
-    struct StepGraph {
-        ggml_cgraph * gf;
-        ggml_tensor * seed;  // the loss gradient's seed, an input
-        ggml_tensor * loss;  // the head's loss, or nullptr
-    };
+    // Adds the backward pass from roots, each (tensor, dL/d(tensor)) with the gradient given
+    // (LoRA gradients accumulate in the adapter's grad tensors).
+    void expand_backward(ggml_context * ctx, ggml_cgraph * gf,
+                         const std::vector<std::pair<ggml_tensor *, ggml_tensor *>> & roots) const;
     // Blocks first_kept.. and the head (final norm, logits, loss), forward and backward, from x0,
     // the input of block first_kept (nullptr when 0: the embeddings); dL/dx0 into dx0 when given.
-    StepGraph kept_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept, int64_t n_targets,
-                         ggml_tensor * x0, ggml_tensor * dx0) const;
+    ggml_cgraph * kept_graph(ggml_context * ctx, GraphBuilder & gb, const GraphInputs & in, int64_t first_kept,
+                             ggml_tensor * x0, ggml_tensor * dx0) const;
     // Block k recomputed from its input x and its backward pass, g = dL/d(its output); for k > 0
     // dL/dx into dx.
-    StepGraph block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
-                          ggml_tensor * dx) const;
-    // Allocates gf, fills its inputs from b (all_logits: out_rows = every token; seed: the
-    // loss gradient's seed, set to seed_value) and computes it; r gathers the graph's stats.
-    void compute(ggml_cgraph * gf, const GraphInputs & in, const MicroBatch & b, bool all_logits, ggml_tensor * seed,
-                 float seed_value, MicroBatchResult & r);
-    double run_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
+    ggml_cgraph * block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
+                              ggml_tensor * dx) const;
+    // Allocates gf (its inputs are batch_'s) and queues its computation; r gathers its stats.
+    void launch(ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r);
+    // Checks and allocates gf, runs fill_inputs, then queues its computation (a CPU computes it there and
+    // then); returns the milliseconds the queueing took.
+    double launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
+    double finish();  // waits for the queued graphs; returns the milliseconds waited
     void check_supported(ggml_cgraph * gf) const;
 
     ggml_backend_dev_t dev_ = nullptr;    // the training device (CPU or GPU)
@@ -139,6 +140,7 @@ class Trainer {
     std::unique_ptr<LoraAdapter> lora_;
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
     std::unique_ptr<ActivationStore> store_;  // block inputs of the checkpointed training step
+    std::unique_ptr<DeviceBatch> batch_;      // the current micro-batch's inputs on the device
     int64_t first_kept_ = 0;  // blocks from here on keep their activations; those before are recomputed
     bool bf16_weights_ = false;
     int n_threads_ = 1;       // CPU threads
