@@ -67,7 +67,7 @@ export interface MicroBatchStats {
   cpuNodes: number; // graph nodes on the CPU backend while a GPU was chosen
   computeBytes: number;
   graphs: number; // graphs computed for the micro-batch
-  hostMs: number; // wall time outside computing and waiting for it (building, allocating, copying; overlaps a GPU's work)
+  hostMs: number; // wall time outside computing and waiting for it (building, allocating, copying)
 }
 
 export interface AdamWSettings {

@@ -2,8 +2,8 @@
 // attention mask, the rows whose logits are taken and their target cells, and the loss gradient's
 // seed, uploaded once before the micro-batch's first graph, plus a slot each graph's loss is copied
 // to. Every graph of the micro-batch binds its inputs here rather than in its compute buffer, so no
-// graph waits on a host copy between allocation and launch: the trainer queues them back to back
-// and builds the next while the device computes the last. The buffer grows with the largest batch.
+// graph waits on a host copy between allocation and launch, and the trainer builds the next graph
+// while the device computes the last. The buffer grows with the largest batch.
 #pragma once
 
 #include <cstdint>

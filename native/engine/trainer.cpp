@@ -20,6 +20,13 @@ namespace {
 size_t graph_size_for(const Hparams & hp) { return (size_t) (512 * hp.n_layer + 2048); }
 
 using Clock = std::chrono::steady_clock;
+
+// Waits for the scheduler's queued graphs when it goes out of scope, so that an error between two
+// launches never leaves work queued that a later host copy or free could race.
+struct WaitOnExit {
+    ggml_backend_sched_t sched;
+    ~WaitOnExit() { ggml_backend_sched_synchronize(sched); }
+};
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 MicroBatchResult counts(const MicroBatch & b) {
@@ -107,7 +114,10 @@ void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
     ggml_build_backward_expand(ctx, gf, grad_accs.data());
 }
 
+// The scheduler re-reserves (and so waits for the device) whenever a graph's shape differs from the last
+// one's, which a micro-batch's graphs always do: the wait is taken here, first, so it is counted as such.
 double Trainer::launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
+    const double waited = finish();
     check_supported(gf);
     ggml_backend_sched_reset(sched_.get());
     require(ggml_backend_sched_alloc_graph(sched_.get(), gf), no_memory);
@@ -115,7 +125,7 @@ double Trainer::launch_graph(ggml_cgraph * gf, const std::string & no_memory, co
     const Clock::time_point t0 = Clock::now();
     require(ggml_backend_sched_graph_compute_async(sched_.get(), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
-    return ms_since(t0);
+    return waited + ms_since(t0);
 }
 
 double Trainer::finish() {
@@ -145,6 +155,7 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     MicroBatchResult r = counts(b);
     const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
     if (n_out == 0) return r;
+    const WaitOnExit drain{sched_.get()};
     batch_->set(b, model_->hp.n_vocab, /*all_rows =*/logits_out != nullptr, /*targets =*/!logits_out, 0.0f, true);
     const size_t gsize = graph_size_for(model_->hp);
     ggml_context_ptr ctx = graph_context(gsize, false);
@@ -173,8 +184,9 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // earlier block, last to first, is recomputed from its stored input in a graph that also runs
 // its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
 // larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
-// graph, the whole model forward and backward. The graphs are queued without waiting between them
-// (their inputs are uploaded first, and the loss is copied out of the kept graph's buffer).
+// graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
+// out of the kept graph's buffer, so the host builds each next graph while the device computes the
+// last one; it waits only to allocate it (launch_graph).
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -182,6 +194,7 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
     if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
     const Hparams & hp = model_->hp;
     const int64_t first_kept = first_kept_;
+    const WaitOnExit drain{sched_.get()};
     if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
     batch_->set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, loss_scale, true);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
@@ -334,12 +347,12 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
     // computes `out`; `in`, when given, is an input set to in_data after allocation
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
+        const WaitOnExit drain{sched_.get()};
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
         launch_graph(gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });
-        finish();
     };
 
     // 1. global gradient norm over every gradient at once

@@ -56,7 +56,7 @@ struct MicroBatchResult {
     size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
     int n_graphs = 0;         // graphs computed for this micro-batch
     double host_ms = 0;       // wall time outside computing and waiting for it: building, allocating, copying
-                              // (a GPU's graphs are queued back to back, so there this overlaps their computation)
+                              // (on a GPU, building the next graph overlaps the last one's computation)
 };
 
 struct AdamWParams {
@@ -125,8 +125,8 @@ class Trainer {
                               ggml_tensor * dx) const;
     // Allocates gf (its inputs are batch_'s) and queues its computation; r gathers its stats.
     void launch(ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r);
-    // Checks and allocates gf, runs fill_inputs, then queues its computation (a CPU computes it there and
-    // then); returns the milliseconds the queueing took.
+    // Waits for the graphs queued before, checks and allocates gf, runs fill_inputs, then queues its
+    // computation (a CPU computes it there and then); returns the milliseconds waited and queueing.
     double launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
     double finish();  // waits for the queued graphs; returns the milliseconds waited
     void check_supported(ggml_cgraph * gf) const;
