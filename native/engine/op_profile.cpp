@@ -25,10 +25,9 @@ std::string kind(const ggml_tensor * t) {
 
 bool OpProfile::requested() { return std::getenv("TANG_LORA_PROFILE") != nullptr; }
 
-OpProfile::OpProfile(ggml_backend_sched_t sched, ggml_backend_t backend)
-    : backend_(backend), path_(std::getenv("TANG_LORA_PROFILE")) {
-    ggml_backend_sched_set_eval_callback(sched, &OpProfile::on_node, this);
-}
+OpProfile::OpProfile(ggml_backend_t backend) : backend_(backend), path_(std::getenv("TANG_LORA_PROFILE")) {}
+
+void OpProfile::attach(ggml_backend_sched_t sched) { ggml_backend_sched_set_eval_callback(sched, &OpProfile::on_node, this); }
 
 bool OpProfile::on_node(ggml_tensor * t, bool ask, void * self) {
     auto * p = static_cast<OpProfile *>(self);

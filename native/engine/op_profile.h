@@ -1,4 +1,4 @@
-// Per-op time of every graph a scheduler runs, for finding where a training step goes; on
+// Per-op time of every graph the attached schedulers run, for finding where a training step goes; on
 // when TANG_LORA_PROFILE names a file. The scheduler then runs each computing node alone;
 // the clock starts after the backend has finished all earlier work and stops after the node's
 // own, so each time carries a launch and a synchronization (about 13 us on an H200): rank ops
@@ -17,8 +17,9 @@ namespace tang {
 class OpProfile {
   public:
     static bool requested();
-    OpProfile(ggml_backend_sched_t sched, ggml_backend_t backend);  // attaches to sched; backend: the one timed
-    ~OpProfile();                                    // writes the table
+    explicit OpProfile(ggml_backend_t backend);  // backend: the one timed
+    ~OpProfile();                                 // writes the table
+    void attach(ggml_backend_sched_t sched);      // times every graph sched runs (one at a time)
     OpProfile(const OpProfile &) = delete;
     OpProfile & operator=(const OpProfile &) = delete;
 

@@ -18,6 +18,7 @@ namespace tang {
 namespace {
 
 size_t graph_size_for(const Hparams & hp) { return (size_t) (512 * hp.n_layer + 2048); }
+constexpr size_t kBlockGraphSize = 4096;  // nodes of one block's forward + backward
 
 using Clock = std::chrono::steady_clock;
 
@@ -57,16 +58,26 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
         grad_acc_[lp.a] = lp.grad_a;
         grad_acc_[lp.b] = lp.grad_b;
     }
-    store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
     batch_ = std::make_unique<DeviceBatch>(ggml_backend_dev_buffer_type(dev_));
+    if (OpProfile::requested()) profile_ = std::make_unique<OpProfile>(backend_.get());
+    new_sched(kKept);
     set_kept_blocks(opt.checkpointing ? opt.keep_blocks : 2 * model_->hp.n_layer);
+}
 
+void Trainer::new_sched(Stage s) {
     std::vector<ggml_backend_t> backends = {backend_.get()};
     if (cpu_) backends.push_back(cpu_.get());
-    sched_.reset(ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(),
-                                        graph_size_for(model_->hp), false, false));
-    require(sched_ != nullptr, "cannot create the ggml scheduler");
-    if (OpProfile::requested()) profile_ = std::make_unique<OpProfile>(sched_.get(), backend_.get());
+    const size_t gsize = s == kAttention || s == kFeedForward ? kBlockGraphSize : graph_size_for(model_->hp);
+    scheds_[s].reset();  // its buffer first
+    scheds_[s].reset(ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(), gsize, false, false));
+    require(scheds_[s] != nullptr, "cannot create the ggml scheduler");
+    if (profile_) profile_->attach(scheds_[s].get());
+}
+
+size_t Trainer::compute_bytes() const {
+    size_t n = 0;
+    for (const ggml_backend_sched_ptr & s : scheds_) n += ggml_backend_sched_get_buffer_size(s.get(), backend_.get());
+    return n;
 }
 
 Trainer::~Trainer() = default;
@@ -93,8 +104,6 @@ ggml_context_ptr graph_context(size_t gsize, bool grads) {
     return ggml_context_ptr(ggml_init(ip));
 }
 
-constexpr size_t kBlockGraphSize = 4096;  // nodes of one block's forward + backward
-
 }  // namespace
 
 void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
@@ -114,38 +123,37 @@ void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
     ggml_build_backward_expand(ctx, gf, grad_accs.data());
 }
 
-// The scheduler re-reserves (and so waits for the device) whenever a graph's shape differs from the last
-// one's, which a micro-batch's graphs always do: the wait is taken here, first, so it is counted as such.
-double Trainer::launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
-    const double waited = finish();
+// A scheduler whose graph has the shape of its last one allocates it without waiting; otherwise it
+// waits for the device (every scheduler's queued graphs) and re-reserves. gf's host writes
+// (fill_inputs) go to its own buffer: only the graphs queued before through the same scheduler
+// could still read it, so such a caller waits first.
+double Trainer::launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
     check_supported(gf);
-    ggml_backend_sched_reset(sched_.get());
-    require(ggml_backend_sched_alloc_graph(sched_.get(), gf), no_memory);
+    ggml_backend_sched_reset(sched(s));
+    require(ggml_backend_sched_alloc_graph(sched(s), gf), no_memory);
     fill_inputs();
     const Clock::time_point t0 = Clock::now();
-    require(ggml_backend_sched_graph_compute_async(sched_.get(), gf) == GGML_STATUS_SUCCESS,
+    require(ggml_backend_sched_graph_compute_async(sched(s), gf) == GGML_STATUS_SUCCESS,
             "the compute graph failed on " + device_name());
-    return waited + ms_since(t0);
+    return ms_since(t0);
 }
 
 double Trainer::finish() {
     const Clock::time_point t0 = Clock::now();
-    ggml_backend_sched_synchronize(sched_.get());
+    ggml_backend_sched_synchronize(sched(kKept));  // every scheduler's backends: the device and the CPU
     return ms_since(t0);
 }
 
-void Trainer::launch(ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r) {
+void Trainer::launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r) {
     const std::string no_memory = "not enough memory on " + device_name() + " for a micro-batch of " +
                                   std::to_string(b.rows) + " x " + std::to_string(b.len) + " tokens";
-    r.host_ms -= launch_graph(gf, no_memory, [&] {  // the caller adds its whole wall time
+    r.host_ms -= launch_graph(s, gf, no_memory, [&] {  // the caller adds its whole wall time
         if (cpu_) {
             for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
                 ggml_tensor * n = ggml_graph_node(gf, i);
-                if (computes(n) && ggml_backend_sched_get_tensor_backend(sched_.get(), n) == cpu_.get()) r.n_cpu_nodes++;
+                if (computes(n) && ggml_backend_sched_get_tensor_backend(sched(s), n) == cpu_.get()) r.n_cpu_nodes++;
             }
         }
-        r.compute_bytes = std::max(r.compute_bytes, ggml_backend_sched_get_buffer_size(sched_.get(), backend_.get()));
-        peak_compute_ = std::max(peak_compute_, r.compute_bytes);
     });
     r.n_graphs++;
 }
@@ -155,7 +163,7 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     MicroBatchResult r = counts(b);
     const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
     if (n_out == 0) return r;
-    const WaitOnExit drain{sched_.get()};
+    const WaitOnExit drain{sched(kKept)};
     batch_->set(b, model_->hp.n_vocab, /*all_rows =*/logits_out != nullptr, /*targets =*/!logits_out, 0.0f, true);
     const size_t gsize = graph_size_for(model_->hp);
     ggml_context_ptr ctx = graph_context(gsize, false);
@@ -163,8 +171,10 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     GraphOutputs out = build_llama_forward(ctx.get(), *model_, lora_.get(), b, !logits_out, in);
     ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
     ggml_build_forward_expand(gf, out.loss ? out.loss : out.logits);
-    launch(gf, b, r);
+    launch(kKept, gf, b, r);
     r.host_ms -= finish();
+    r.compute_bytes = compute_bytes();
+    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
     if (out.loss) {
         float loss = 0;
         ggml_backend_tensor_get(out.loss, &loss, 0, sizeof(float));
@@ -185,8 +195,8 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
 // larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
 // graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
-// out of the kept graph's buffer, so the host builds each next graph while the device computes the
-// last one; it waits only to allocate it (launch_graph).
+// out of the kept graph's buffer, and each kind of graph has its own scheduler (Stage), so the host
+// builds and allocates each next graph while the device computes the last ones, and waits once.
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -194,7 +204,7 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
     if (r.n_targets == 0) return r;  // no target in this micro-batch: nothing to learn from it
     const Hparams & hp = model_->hp;
     const int64_t first_kept = first_kept_;
-    const WaitOnExit drain{sched_.get()};
+    const WaitOnExit drain{sched(kKept)};
     if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
     batch_->set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, loss_scale, true);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
@@ -205,21 +215,14 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         ggml_context_ptr ctx = graph_context(gsize, false);
         const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
-        ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
-        ggml_tensor * x = gb.embed();
-        for (int64_t k = 0; k < first_kept; ++k) {
-            ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), k)));
-            x = gb.block(k, x);
-        }
-        ggml_build_forward_expand(gf, ggml_cpy(ctx.get(), x, store_->slot(ctx.get(), first_kept)));
-        launch(gf, b, r);
+        launch(kStore, store_graph(ctx.get(), gb, first_kept, [&](int64_t k) { return store_->slot(ctx.get(), k); }), b, r);
     }
     {  // blocks first_kept.. and the head forward and backward; dL/d(input of block first_kept) into gradient slot 0
         ggml_context_ptr ctx = graph_context(gsize, true);
         const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         const bool from_store = first_kept > 0;
-        launch(kept_graph(ctx.get(), gb, in, first_kept, from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
+        launch(kKept, kept_graph(ctx.get(), gb, in, first_kept, from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
                           from_store ? store_->grad(ctx.get(), 0) : nullptr), b, r);
     }
     for (int64_t k = first_kept - 1, g = 0; k >= 0; --k, g ^= 1) {  // recomputed blocks, last to first
@@ -227,14 +230,28 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         const GraphInputs in = batch_->inputs(ctx.get());
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
         if (k == 0 && !gb.block_has_lora(k)) break;  // nothing left to learn
-        launch(block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
-                           k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr), b, r);
+        launch(block_stage(k), block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
+                                           k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr), b, r);
     }
     r.host_ms -= finish();
+    r.compute_bytes = compute_bytes();
+    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
     r.loss = batch_->loss();
     micro_++;
     r.host_ms += ms_since(t0);
     return r;
+}
+
+ggml_cgraph * Trainer::store_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept,
+                                   const std::function<ggml_tensor *(int64_t)> & slot) const {
+    ggml_cgraph * gf = ggml_new_graph_custom(ctx, graph_size_for(model_->hp), false);
+    ggml_tensor * x = gb.embed();
+    for (int64_t k = 0; k < first_kept; ++k) {
+        ggml_build_forward_expand(gf, ggml_cpy(ctx, x, slot(k)));
+        x = gb.block(k, x);
+    }
+    ggml_build_forward_expand(gf, ggml_cpy(ctx, x, slot(first_kept)));
+    return gf;
 }
 
 ggml_cgraph * Trainer::kept_graph(ggml_context * ctx, GraphBuilder & gb, const GraphInputs & in, int64_t first_kept,
@@ -267,9 +284,9 @@ ggml_cgraph * Trainer::block_graph(ggml_context * ctx, GraphBuilder & gb, int64_
 
 // Sizes the graphs of a step of rows x len tokens, one sample per row and every next token a
 // target (the largest such step), with the scheduler's measure (nothing allocated): the head
-// graph keeping no block, then the last layer too, and the last layer's two blocks recomputed.
-// Block inputs and gradients that the store holds in training are graph inputs here, so each
-// figure is a little above what training takes.
+// graph keeping no block, then the last layer too; the forward pass storing the first layer's
+// block inputs, and the last layer's two blocks recomputed. Block inputs and gradients that the
+// store holds in training are graph inputs here, so each figure is a little above what training takes.
 MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     require(rows >= 1 && len >= 2 && rows * len <= (int64_t) 1 << 24, "a memory plan needs rows >= 1 and a row length >= 2");
     const Hparams & hp = model_->hp;
@@ -292,8 +309,8 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
         GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout_key =*/1, in);
         ggml_cgraph * gf = build(ctx.get(), gb, in);
         check_supported(gf);
-        std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(sched_.get()));
-        ggml_backend_sched_reserve_size(sched_.get(), gf, sizes.data());
+        std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(sched(kKept)));
+        ggml_backend_sched_reserve_size(sched(kKept), gf, sizes.data());
         return sizes[0];  // the training device's (backend 0)
     };
     auto activation = [&](ggml_context * ctx) {
@@ -309,12 +326,15 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     };
     m.head_bytes = head(0);
     m.layer_bytes = std::max(head(2), m.head_bytes) - m.head_bytes;
-    for (int64_t k = std::max<int64_t>(1, m.n_blocks - 2); k < m.n_blocks; ++k) {
-        m.block_bytes = std::max(m.block_bytes, measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+    m.block_bytes = measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+        return store_graph(ctx, gb, std::min<int64_t>(2, m.n_blocks), [&](int64_t) { return activation(ctx); });
+    });
+    for (int64_t k = m.n_blocks - 2; k < m.n_blocks; ++k) {  // an attention block and a feed-forward one
+        m.block_bytes += measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
             return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx));
-        }));
+        });
     }
-    ggml_backend_sched_reset(sched_.get());
+    ggml_backend_sched_reset(sched(kKept));
     return m;
 }
 
@@ -328,6 +348,8 @@ void Trainer::set_kept_blocks(int64_t keep) {
     require(keep >= 0, "keepBlocks must be a whole number >= 0");
     const int64_t n_blocks = 2 * model_->hp.n_layer;
     first_kept_ = n_blocks - std::min(keep, n_blocks);
+    store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
+    for (Stage s : {kStore, kAttention, kFeedForward}) new_sched(s);
 }
 
 MicroBatchResult Trainer::eval_loss(const MicroBatch & b) { return forward(b, nullptr); }
@@ -347,10 +369,11 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
     // computes `out`; `in`, when given, is an input set to in_data after allocation
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
-        const WaitOnExit drain{sched_.get()};
+        const WaitOnExit drain{sched(kKept)};
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        launch_graph(gf, std::string("cannot allocate the ") + what + " graph", [&] {
+        finish();  // the last graphs through this scheduler may still read the buffer `in` goes to
+        launch_graph(kKept, gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });
     };

@@ -2,8 +2,9 @@
 //   train_micro_batch (forward + backward with activations recomputed per block, gradients accumulate)  x k
 //   optimizer_step    (global-norm clipping, AdamW, gradients zeroed)
 // plus eval_loss, logits (forward only, no dropout), and adapter / state files.
-// Every graph runs through one ggml backend scheduler on the chosen device; on CUDA no node
-// may land on the CPU backend (stats report the count so tests can assert it).
+// Every graph runs through a ggml backend scheduler on the chosen device, one scheduler per kind of
+// graph (Stage); on CUDA no node may land on the CPU backend (stats report the count so tests can
+// assert it).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,8 @@ struct MemoryNeeds {
     size_t slot_bytes = 0;   // one stored block input (n_embd, T) f32
     size_t head_bytes = 0;   // compute buffer of the graph that keeps no block: the head, forward and backward
     size_t layer_bytes = 0;  // what that graph needs more per kept layer (two blocks)
-    size_t block_bytes = 0;  // compute buffer of one recomputed block, forward and backward
+    size_t block_bytes = 0;  // compute buffers of the recomputing graphs, held beside the head's: the forward
+                             // pass storing block inputs, a recomputed attention block and a feed-forward one
     size_t bf16_extra_bytes = 0;  // what bf16 copies of the quantized weights add (0 on the CPU: never planned there)
     size_t bf16_source_bytes = 0; // the quantized weights, held beside their copies while expanding
     size_t scratch_bytes = 0;     // the GPU's temporary bf16 operands of one product at most: the largest
@@ -53,10 +55,10 @@ struct MicroBatchResult {
     int64_t n_targets = 0;
     int64_t n_tokens = 0;
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
-    size_t compute_bytes = 0; // largest scheduler buffer among this micro-batch's graphs
+    size_t compute_bytes = 0; // the schedulers' compute buffers on the device after this micro-batch
     int n_graphs = 0;         // graphs computed for this micro-batch
-    double host_ms = 0;       // wall time outside computing and waiting for it: building, allocating, copying
-                              // (on a GPU, building the next graph overlaps the last one's computation)
+    double host_ms = 0;       // wall time outside queueing graphs and waiting for the last: building, allocating,
+                              // copying (on a GPU that overlaps the graphs queued before)
 };
 
 struct AdamWParams {
@@ -95,7 +97,7 @@ class Trainer {
 
     MemoryNeeds measure_memory(int64_t rows, int64_t len);
     // The last `keep` residual blocks keep their activations, the others are recomputed (keep >=
-    // 2 * n_layer: none is, no checkpointing).
+    // 2 * n_layer: none is, no checkpointing). Frees what the recomputation held.
     void set_kept_blocks(int64_t keep);
     int64_t kept_blocks() const { return 2 * model_->hp.n_layer - first_kept_; }
     // bf16 copies of the quantized weights replace them (GPU only): the products skip the expansion
@@ -123,19 +125,32 @@ class Trainer {
     // dL/dx into dx.
     ggml_cgraph * block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
                               ggml_tensor * dx) const;
+    // The kinds of graph, each with its own scheduler and so its own compute buffer: a scheduler
+    // re-reserves, waiting for the device, whenever a graph's shape differs from its last one's, so
+    // with one scheduler each of a micro-batch's graphs would wait for the one before. Graphs of
+    // one kind have one shape (but block 0's, which has no input gradient).
+    enum Stage { kKept, kStore, kAttention, kFeedForward, kStages };  // kKept: also eval, logits, the optimizer
+    static Stage block_stage(int64_t k) { return k % 2 == 0 ? kAttention : kFeedForward; }
+    ggml_backend_sched_t sched(Stage s) const { return scheds_[s].get(); }
+    void new_sched(Stage s);  // (again: frees the old one's buffer)
+    // Forward from the embeddings through blocks 0 .. first_kept - 1, copying each block's input and
+    // block first_kept's to slot(k).
+    ggml_cgraph * store_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept,
+                              const std::function<ggml_tensor *(int64_t)> & slot) const;
     // Allocates gf (its inputs are batch_'s) and queues its computation; r gathers its stats.
-    void launch(ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r);
-    // Waits for the graphs queued before, checks and allocates gf, runs fill_inputs, then queues its
-    // computation (a CPU computes it there and then); returns the milliseconds waited and queueing.
-    double launch_graph(ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
+    void launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r);
+    // Checks and allocates gf, runs fill_inputs, then queues its computation (a CPU computes it
+    // there and then); returns the milliseconds queueing. Nothing waits unless the scheduler re-reserves.
+    double launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
     double finish();  // waits for the queued graphs; returns the milliseconds waited
+    size_t compute_bytes() const;  // every scheduler's buffer on the training device
     void check_supported(ggml_cgraph * gf) const;
 
     ggml_backend_dev_t dev_ = nullptr;    // the training device (CPU or GPU)
     ggml_backend_ptr backend_;            // its backend
     ggml_backend_ptr cpu_;                // the CPU backend (the scheduler's fallback)
-    ggml_backend_sched_ptr sched_;
     std::unique_ptr<OpProfile> profile_;  // with TANG_LORA_PROFILE only
+    ggml_backend_sched_ptr scheds_[kStages];
     std::unique_ptr<BaseModel> model_;
     std::unique_ptr<LoraAdapter> lora_;
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
