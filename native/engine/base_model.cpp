@@ -5,12 +5,11 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <unordered_map>
 
-#include "ggml-alloc.h"
 
 #include "errors.h"
+#include "ggml-alloc.h"
 #include "gguf.h"
 #include "gguf_inspect.h"
 #include "gguf_meta.h"
@@ -207,10 +206,10 @@ int64_t BaseModel::largest_product() const {
     return std::max(n, ggml_nelements(output));
 }
 
-void BaseModel::expand_to_bf16(int n_threads) {
+void BaseModel::expand_to_bf16(ggml_backend_t backend) {
     if (bf16_extra_bytes() == 0) return;
     const std::vector<ggml_tensor **> slots = products();
-    ggml_init_params pp = {ggml_tensor_overhead() * slots.size(), nullptr, /*no_alloc =*/true};
+    ggml_init_params pp = {ggml_tensor_overhead() * (slots.size() + 1), nullptr, /*no_alloc =*/true};
     ggml_context_ptr ctx(ggml_init(pp));
     std::vector<ggml_tensor *> copies;
     for (ggml_tensor ** slot : slots) {
@@ -223,33 +222,42 @@ void BaseModel::expand_to_bf16(int n_threads) {
     ggml_backend_buffer_ptr buf(ggml_backend_alloc_ctx_tensors_from_buft(ctx.get(), buft_));
     require(buf != nullptr, "not enough device memory for bf16 copies of the weights of '" + path + "'");
     ggml_backend_buffer_set_usage(buf.get(), GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
-    std::vector<uint8_t> packed;
-    std::vector<ggml_bf16_t> wide;
+
+    // On the device, a chunk of rows at a time (so the f32 intermediate stays within kChunk elements):
+    // get_rows dequantizes them to f32, a copy rounds them to bf16 into the copy's rows.
+    constexpr int64_t kChunk = (int64_t) 1 << 24;
+    int64_t max_rows = 1;
+    for (ggml_tensor ** slot : slots) max_rows = std::max(max_rows, std::min(ggml_nrows(*slot), std::max<int64_t>(1, kChunk / (*slot)->ne[0])));
+    ggml_init_params ip = {ggml_tensor_overhead(), nullptr, /*no_alloc =*/true};
+    ggml_context_ptr ids_ctx(ggml_init(ip));
+    ggml_tensor * ids = ggml_new_tensor_1d(ids_ctx.get(), GGML_TYPE_I32, max_rows);  // 0, 1, .., max_rows - 1
+    ggml_backend_buffer_ptr ids_buf(ggml_backend_alloc_ctx_tensors_from_buft(ids_ctx.get(), buft_));
+    require(ids_buf != nullptr, "not enough device memory to expand the weights of '" + path + "'");
+    std::vector<int32_t> iota((size_t) max_rows);
+    for (int64_t i = 0; i < max_rows; ++i) iota[(size_t) i] = (int32_t) i;
+    ggml_backend_tensor_set(ids, iota.data(), 0, ggml_nbytes(ids));
+    ggml_gallocr_ptr galloc(ggml_gallocr_new(buft_));
     for (size_t k = 0; k < slots.size(); ++k) {
         ggml_tensor * from = *slots[k], * to = copies[k];
-        packed.resize(ggml_nbytes(from));
-        ggml_backend_tensor_get(from, packed.data(), 0, packed.size());
         if (to->type == from->type) {
-            ggml_backend_tensor_set(to, packed.data(), 0, packed.size());
+            ggml_backend_tensor_copy(from, to);
             continue;
         }
-        // rows split among the threads: each dequantizes its rows to f32, then rounds them to bf16
-        const ggml_to_float_t to_float = ggml_get_type_traits(from->type)->to_float;
         const int64_t n_rows = ggml_nrows(from), n_cols = from->ne[0];
-        wide.resize((size_t) ggml_nelements(from));
-        const int n = std::max(1, std::min<int>(n_threads, (int) n_rows));
-        std::vector<std::thread> workers;
-        for (int w = 0; w < n; ++w) {
-            workers.emplace_back([&, w] {
-                std::vector<float> row((size_t) n_cols);
-                for (int64_t r = w * n_rows / n; r < (w + 1) * n_rows / n; ++r) {
-                    to_float(packed.data() + r * from->nb[1], row.data(), n_cols);
-                    ggml_fp32_to_bf16_row(row.data(), wide.data() + r * n_cols, n_cols);
-                }
-            });
+        const int64_t step = std::min(n_rows, std::max<int64_t>(1, kChunk / n_cols));
+        for (int64_t r0 = 0; r0 < n_rows; r0 += step) {
+            const int64_t n = std::min(step, n_rows - r0);
+            ggml_init_params gp = {ggml_tensor_overhead() * 8 + ggml_graph_overhead_custom(8, false), nullptr, true};
+            ggml_context_ptr g(ggml_init(gp));
+            ggml_tensor * rows = ggml_get_rows(g.get(), ggml_view_2d(g.get(), from, n_cols, n, from->nb[1], r0 * from->nb[1]),
+                                               ggml_view_1d(g.get(), ids, n, 0));  // (n_cols, n) f32
+            ggml_cgraph * gf = ggml_new_graph_custom(g.get(), 8, false);
+            ggml_build_forward_expand(gf, ggml_cpy(g.get(), rows, ggml_view_2d(g.get(), to, n_cols, n, to->nb[1], r0 * to->nb[1])));
+            require(ggml_backend_supports_op(backend, rows), std::string("this build cannot expand ") + ggml_type_name(from->type) +
+                                                                 " weights on " + ggml_backend_name(backend));
+            require(ggml_gallocr_alloc_graph(galloc.get(), gf), "not enough device memory to expand the weights of '" + path + "'");
+            require(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS, "expanding the weights of '" + path + "' failed");
         }
-        for (std::thread & t : workers) t.join();
-        ggml_backend_tensor_set(to, wide.data(), 0, ggml_nbytes(to));
     }
     for (size_t k = 0; k < slots.size(); ++k) *slots[k] = copies[k];
     products_buf_ = std::move(buf);

@@ -39,10 +39,10 @@ class BaseModel {
     std::vector<LayerWeights> layers;     // n_layer
     size_t weight_bytes() const;
 
-    // Replaces each quantized product matrix with a bf16 copy (ggml's dequantization on n_threads
-    // host threads, rounded to bf16: what a GPU product expands it to on every call) and frees the
+    // Replaces each quantized product matrix with a bf16 copy (dequantized and rounded to bf16 on
+    // the device, by backend: what a GPU product expands it to on every call) and frees the
     // quantized ones. bf16_extra_bytes: the memory that adds (0: none is quantized).
-    void expand_to_bf16(int n_threads);
+    void expand_to_bf16(ggml_backend_t backend);
     size_t bf16_extra_bytes() const;
     size_t quantized_product_bytes() const;  // the quantized matrices: held beside their copies while expanding
     int64_t largest_product() const;         // elements of the largest product matrix

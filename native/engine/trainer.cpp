@@ -45,12 +45,12 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     dev_ = pick_device(opt.device);
     backend_.reset(ggml_backend_dev_init(dev_, nullptr));
     require(backend_ != nullptr, std::string("cannot initialize device ") + ggml_backend_dev_name(dev_));
-    n_threads_ = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
+    const int n_threads = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
     if (is_cpu(dev_)) {
-        ggml_backend_cpu_set_n_threads(backend_.get(), n_threads_);
+        ggml_backend_cpu_set_n_threads(backend_.get(), n_threads);
     } else {
         cpu_.reset(ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr));
-        ggml_backend_cpu_set_n_threads(cpu_.get(), n_threads_);
+        ggml_backend_cpu_set_n_threads(cpu_.get(), n_threads);
     }
     model_ = std::make_unique<BaseModel>(model_path, is_cpu(dev_) ? nullptr : dev_);
     lora_ = std::make_unique<LoraAdapter>(model_->hp, cfg, ggml_backend_dev_buffer_type(dev_));
@@ -340,7 +340,7 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
 
 void Trainer::use_bf16_weights() {
     require(!is_cpu(dev_), "bf16 weight copies are for GPUs (the CPU multiplies quantized weights directly)");
-    model_->expand_to_bf16(n_threads_);
+    model_->expand_to_bf16(backend_.get());
     bf16_weights_ = true;
 }
 

@@ -158,7 +158,6 @@ class Trainer {
     std::unique_ptr<DeviceBatch> batch_;      // the current micro-batch's inputs on the device
     int64_t first_kept_ = 0;  // blocks from here on keep their activations; those before are recomputed
     bool bf16_weights_ = false;
-    int n_threads_ = 1;       // CPU threads
     int64_t step_ = 0;                    // optimizer steps taken
     int64_t micro_ = 0;                   // training micro-batches seen (dropout stream)
     size_t peak_compute_ = 0;
