@@ -12,10 +12,13 @@ start=$(date +%s)
 node scripts/build-addon.mjs
 echo "gpu-check: CUDA build (${CMAKE_CUDA_ARCHITECTURES:-80;86;89;90}) took $(( $(date +%s) - start )) s"
 node -e "import('./dist/lib/native/binding.js').then(m => { if (!m.addon().build.cuda) { console.error('gpu-check: the addon was not built with CUDA'); process.exit(1); } })"
-# our CUDA kernels alone against float64 CPU references (native/dev)
+# our CUDA kernels against float64 CPU references and ggml-cpu (native/dev)
 ggml=native/vendor/llama.cpp/ggml libs=build/cmake/llama.cpp/ggml/src
 arch=${CMAKE_CUDA_ARCHITECTURES:-90}; arch=${arch%%;*}; arch=${arch%%-*}
 nvcc -std=c++17 -O2 -arch="sm_$arch" -I$ggml/include -I$ggml/src -I$ggml/src/ggml-cuda -o build/mul_mat_narrow_check \
   native/dev/mul_mat_narrow_check.cu $libs/ggml-cuda/libggml-cuda.a $libs/libggml-base.a -lcublas -lcuda
 build/mul_mat_narrow_check
+nvcc -std=c++17 -O2 -I$ggml/include -o build/head_kernels_check native/dev/head_kernels_check.cpp \
+  $libs/ggml-cuda/libggml-cuda.a $libs/libggml-cpu.a $libs/libggml-base.a -lcublas -lcuda -Xcompiler -fopenmp -lgomp -ldl
+build/head_kernels_check
 TANG_LORA_DEVICE=cuda TANG_LORA_EXPECT_CUDA=1 npm test

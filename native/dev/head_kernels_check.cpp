@@ -1,0 +1,128 @@
+// Patch 0009's two kernels of the training head, through ggml graphs on CUDA against ggml-cpu:
+// get_rows_back (the gradient of gathering the target rows: random indices with repeats and
+// sorted unique ones, one and several 256-index chunks, widths that are not a multiple of 256)
+// must match bit for bit (the same sums in the same order); cross_entropy_loss and its backward
+// (vocabularies whose row fits the shared-memory copy and one that does not) within 1e-5.
+// Built and run by scripts/gpu-check.sh after the CUDA build.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "ggml-alloc.h"
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+#include "ggml-cuda.h"
+#include "ggml.h"
+
+namespace {
+
+struct Input {
+    ggml_tensor * t;
+    std::vector<char> data;
+};
+
+// Builds the graph with `build` (its inputs: tensors it adds to `inputs`), computes it on the
+// backend and returns the output's values.
+std::vector<float> run(ggml_backend_t backend, const std::function<ggml_tensor *(ggml_context *, std::vector<Input> &)> & build) {
+    ggml_init_params ip = {ggml_tensor_overhead() * 16 + ggml_graph_overhead(), nullptr, true};
+    ggml_context * ctx = ggml_init(ip);
+    std::vector<Input> inputs;
+    ggml_tensor * out = build(ctx, inputs);
+    ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend));
+    if (!ggml_gallocr_alloc_graph(galloc, gf)) std::abort();
+    for (Input & in : inputs) ggml_backend_tensor_set(in.t, in.data.data(), 0, in.data.size());
+    if (ggml_backend_graph_compute(backend, gf) != GGML_STATUS_SUCCESS) std::abort();
+    std::vector<float> v((size_t) ggml_nelements(out));
+    ggml_backend_tensor_get(out, v.data(), 0, v.size() * sizeof(float));
+    ggml_gallocr_free(galloc);
+    ggml_free(ctx);
+    return v;
+}
+
+template <typename T>
+ggml_tensor * input(ggml_context * ctx, std::vector<Input> & inputs, ggml_type type, int64_t ne0, int64_t ne1, const std::vector<T> & v) {
+    ggml_tensor * t = ggml_new_tensor_2d(ctx, type, ne0, ne1);
+    ggml_set_input(t);
+    Input in{t, std::vector<char>(v.size() * sizeof(T))};
+    std::memcpy(in.data.data(), v.data(), in.data.size());
+    inputs.push_back(std::move(in));
+    return t;
+}
+
+}  // namespace
+
+int main() {
+    ggml_backend_t cpu = ggml_backend_cpu_init(), cuda = ggml_backend_cuda_init(0);
+    if (!cpu || !cuda) {
+        std::printf("head check: no CUDA device\n");
+        return 1;
+    }
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    int cases = 0;
+    for (int64_t ncols : {64, 300, 4096}) {
+        for (int64_t n_grad : {1, 255, 256, 257, 900, 2100}) {
+            for (int64_t n_dst : {3, 1024}) {
+                for (bool unique : {false, true}) {
+                    if (unique && n_grad > n_dst) continue;
+                    std::vector<float> g((size_t) (ncols * n_grad));
+                    for (float & v : g) v = normal(rng);
+                    std::vector<int32_t> rows((size_t) n_grad);
+                    for (int64_t i = 0; i < n_grad; ++i) rows[i] = unique ? (int32_t) (i * n_dst / n_grad) : (int32_t) (rng() % n_dst);
+                    auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+                        ggml_tensor * shape = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, ncols, n_dst);
+                        return ggml_get_rows_back(ctx, input(ctx, in, GGML_TYPE_F32, ncols, n_grad, g),
+                                                  input(ctx, in, GGML_TYPE_I32, n_grad, 1, rows), shape);
+                    };
+                    const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+                    cases++;
+                    if (std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) != 0) {
+                        std::printf("head check: get_rows_back ncols=%lld n_grad=%lld n_dst=%lld unique=%d differs from the CPU\n",
+                                    (long long) ncols, (long long) n_grad, (long long) n_dst, (int) unique);
+                        return 1;
+                    }
+                }
+            }
+        }
+    }
+    double worst = 0;
+    for (int64_t n_vocab : {100, 32000, 60000}) {  // 60000 floats are more than the shared-memory copy holds
+        for (int64_t n_rows : {1, 7, 1024}) {
+            std::vector<float> logits((size_t) (n_vocab * n_rows)), labels(logits.size(), 0.0f), seed = {0.37f};
+            for (float & v : logits) v = 3 * normal(rng);
+            for (int64_t r = 0; r < n_rows; ++r) labels[(size_t) (r * n_vocab + rng() % n_vocab)] = 1.0f;
+            for (bool back : {false, true}) {
+                auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+                    ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, n_vocab, n_rows, logits);
+                    ggml_tensor * b = input(ctx, in, GGML_TYPE_F32, n_vocab, n_rows, labels);
+                    // the backward's operands: dL/d(loss), logits, labels (ggml.h names them otherwise)
+                    return back ? ggml_cross_entropy_loss_back(ctx, input(ctx, in, GGML_TYPE_F32, 1, 1, seed), a, b)
+                                : ggml_cross_entropy_loss(ctx, a, b);
+                };
+                const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+                double err = 0, scale = 0;
+                for (size_t i = 0; i < want.size(); ++i) {
+                    err = std::fmax(err, std::fabs((double) want[i] - got[i]));
+                    scale = std::fmax(scale, std::fabs((double) want[i]));
+                }
+                const double rel = err / scale;
+                worst = std::fmax(worst, rel);
+                cases++;
+                if (!(rel <= 1e-5)) {
+                    std::printf("head check: cross_entropy_loss%s n_vocab=%lld n_rows=%lld: max rel error %.3g\n", back ? "_back" : "",
+                                (long long) n_vocab, (long long) n_rows, rel);
+                    return 1;
+                }
+            }
+        }
+    }
+    std::printf("head check: %d cases, get_rows_back bit for bit, cross-entropy max rel error %.3g vs the CPU\n", cases, worst);
+    ggml_backend_free(cuda);
+    ggml_backend_free(cpu);
+    return 0;
+}
