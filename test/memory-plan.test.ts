@@ -15,6 +15,7 @@ const GiB = 2 ** 30;
 const needs: MemoryNeeds = {
   freeBytes: 100 * GiB, totalBytes: 140 * GiB, heldBytes: 4 * GiB, slotBytes: 16 * 2 ** 20,
   headBytes: 0.4 * GiB, layerBytes: 0.32 * GiB, blockBytes: 0.3 * GiB, bf16ExtraBytes: 0, bf16SourceBytes: 0, scratchBytes: 0.35 * GiB, nBlocks: 64,
+  sharedBuffers: false,
 };
 
 test('the plan keeps the most blocks that fit the budget', () => {
@@ -26,6 +27,8 @@ test('the plan keeps the most blocks that fit the budget', () => {
     assert.ok(p.budgetBytes < budget * GiB, 'a reserve stays out of the budget');
   }
   assert.ok(planMemory(needs, 8).keptBlocks < planMemory(needs, 14.6).keptBlocks);
+  const cpu = { ...needs, sharedBuffers: true }; // one buffer for every graph: the larger of the kept part's and the recomputing ones'
+  assert.ok(Math.abs(stepBytes(needs, 0) - stepBytes(cpu, 0) - Math.min(needs.headBytes, needs.blockBytes)) < 1);
   const tight = planMemory(needs, 4.5);
   assert.deepEqual([tight.keptBlocks, tight.fits], [0, false]);
   assert.match(describePlan(tight), /more than the budget/);
@@ -114,7 +117,8 @@ test("the engine's figures bound what a step holds, and the plan sets what it re
   const m = await t.measureMemory(rows, len);
   assert.equal(m.nBlocks, 4);
   assert.ok(m.heldBytes >= (await t.info()).weightBytes && m.slotBytes === 64 * n * 4 && m.layerBytes > 0, JSON.stringify(m));
-  for (const [kept, graphs] of [[0, 6], [2, 4], [4, 1]] as const) {
+  // (back to 0 last: a new plan frees the buffers of the one before)
+  for (const [kept, graphs] of [[0, 6], [2, 4], [4, 1], [0, 6]] as const) {
     await t.setKeptBlocks(kept);
     assert.equal((await t.info()).keptBlocks, kept);
     const s = await t.trainMicroBatch(b);

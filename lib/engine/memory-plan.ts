@@ -41,8 +41,9 @@ export function stepBytes(n: MemoryNeeds, kept: number, bf16 = false): number {
   const recomputed = n.nBlocks - kept;
   // the stored inputs of the recomputed blocks and of the first kept one, and two gradient slots
   const store = recomputed > 0 ? (recomputed + 3) * n.slotBytes : 0;
-  // each kind of graph keeps its own buffer (so that none waits for the last to allocate)
-  const compute = n.headBytes + (kept / 2) * n.layerBytes + (recomputed > 0 ? n.blockBytes : 0);
+  // on a GPU each kind of graph keeps its own buffer (so that none waits for the last to allocate)
+  const head = n.headBytes + (kept / 2) * n.layerBytes, recomputing = recomputed > 0 ? n.blockBytes : 0;
+  const compute = n.sharedBuffers ? Math.max(head, recomputing) : head + recomputing;
   const step = store + compute + n.scratchBytes;
   return n.heldBytes + (bf16 ? n.bf16ExtraBytes + Math.max(step, n.bf16SourceBytes) : step);
 }

@@ -99,7 +99,8 @@ export interface MemoryNeeds {
   slotBytes: number; // one stored block input
   headBytes: number; // compute buffer of the graph that keeps no block (the head)
   layerBytes: number; // what it needs more per kept layer (two blocks)
-  blockBytes: number; // compute buffers of the recomputing graphs (the storing forward pass, an attention block, a feed-forward block)
+  blockBytes: number; // compute buffers of the recomputing graphs (the storing forward pass, an attention block, a feed-forward block); the largest when sharedBuffers
+  sharedBuffers: boolean; // one compute buffer serves every graph (the CPU), instead of one per kind of graph
   bf16ExtraBytes: number; // what bf16 copies of the quantized weights add (0: not offered, as on the CPU)
   bf16SourceBytes: number; // the quantized weights, held beside their copies while they are made
   scratchBytes: number; // the GPU's temporary bf16 operands of one product at most (0 on the CPU)

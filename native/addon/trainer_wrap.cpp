@@ -209,6 +209,7 @@ Napi::Value TrainerWrap::MeasureMemory(const Napi::CallbackInfo & info) {
             out.Set("headBytes", (double) m.head_bytes);
             out.Set("layerBytes", (double) m.layer_bytes);
             out.Set("blockBytes", (double) m.block_bytes);
+            out.Set("sharedBuffers", m.shared_buffers);
             out.Set("bf16ExtraBytes", (double) m.bf16_extra_bytes);
             out.Set("bf16SourceBytes", (double) m.bf16_source_bytes);
             out.Set("scratchBytes", (double) m.scratch_bytes);

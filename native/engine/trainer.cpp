@@ -46,6 +46,7 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     backend_.reset(ggml_backend_dev_init(dev_, nullptr));
     require(backend_ != nullptr, std::string("cannot initialize device ") + ggml_backend_dev_name(dev_));
     const int n_threads = opt.n_threads > 0 ? opt.n_threads : (int) std::max(1u, std::thread::hardware_concurrency());
+    shared_buffers_ = is_cpu(dev_);
     if (is_cpu(dev_)) {
         ggml_backend_cpu_set_n_threads(backend_.get(), n_threads);
     } else {
@@ -60,23 +61,23 @@ Trainer::Trainer(const std::string & model_path, const LoraConfig & cfg, const T
     }
     batch_ = std::make_unique<DeviceBatch>(ggml_backend_dev_buffer_type(dev_));
     if (OpProfile::requested()) profile_ = std::make_unique<OpProfile>(backend_.get());
-    new_sched(kKept);
     set_kept_blocks(opt.checkpointing ? opt.keep_blocks : 2 * model_->hp.n_layer);
 }
 
 void Trainer::new_sched(Stage s) {
     std::vector<ggml_backend_t> backends = {backend_.get()};
     if (cpu_) backends.push_back(cpu_.get());
+    // the kept part's graph (or, when shared, any graph) is larger than a block's
     const size_t gsize = s == kAttention || s == kFeedForward ? kBlockGraphSize : graph_size_for(model_->hp);
-    scheds_[s].reset();  // its buffer first
-    scheds_[s].reset(ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(), gsize, false, false));
-    require(scheds_[s] != nullptr, "cannot create the ggml scheduler");
-    if (profile_) profile_->attach(scheds_[s].get());
+    ggml_backend_sched_ptr fresh(ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(), gsize, false, false));
+    require(fresh != nullptr, "cannot create the ggml scheduler");
+    if (profile_) profile_->attach(fresh.get());
+    scheds_[s] = std::move(fresh);
 }
 
 size_t Trainer::compute_bytes() const {
     size_t n = 0;
-    for (const ggml_backend_sched_ptr & s : scheds_) n += ggml_backend_sched_get_buffer_size(s.get(), backend_.get());
+    for (const ggml_backend_sched_ptr & s : scheds_) n += s ? ggml_backend_sched_get_buffer_size(s.get(), backend_.get()) : 0;
     return n;
 }
 
@@ -124,9 +125,8 @@ void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
 }
 
 // A scheduler whose graph has the shape of its last one allocates it without waiting; otherwise it
-// waits for the device (every scheduler's queued graphs) and re-reserves. gf's host writes
-// (fill_inputs) go to its own buffer: only the graphs queued before through the same scheduler
-// could still read it, so such a caller waits first.
+// waits for the device (every scheduler's queued graphs) and re-reserves. fill_inputs may write to
+// gf's tensors only with nothing queued (the optimizer's graphs: each runs alone).
 double Trainer::launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
     check_supported(gf);
     ggml_backend_sched_reset(sched(s));
@@ -196,7 +196,8 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
 // graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
 // out of the kept graph's buffer, and each kind of graph has its own scheduler (Stage), so the host
-// builds and allocates each next graph while the device computes the last ones, and waits once.
+// builds and allocates each next graph while the device computes the last ones, and waits at the
+// end (and where a scheduler re-reserves: block 0's graph, the first kept graph after an optimizer step).
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -326,13 +327,15 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     };
     m.head_bytes = head(0);
     m.layer_bytes = std::max(head(2), m.head_bytes) - m.head_bytes;
-    m.block_bytes = measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+    m.shared_buffers = shared_buffers_;
+    auto recomputing = [&](size_t bytes) { m.block_bytes = shared_buffers_ ? std::max(m.block_bytes, bytes) : m.block_bytes + bytes; };
+    recomputing(measure(graph_size_for(hp), [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
         return store_graph(ctx, gb, std::min<int64_t>(2, m.n_blocks), [&](int64_t) { return activation(ctx); });
-    });
+    }));
     for (int64_t k = m.n_blocks - 2; k < m.n_blocks; ++k) {  // an attention block and a feed-forward one
-        m.block_bytes += measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+        recomputing(measure(kBlockGraphSize, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
             return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx));
-        });
+        }));
     }
     ggml_backend_sched_reset(sched(kKept));
     return m;
@@ -347,9 +350,11 @@ void Trainer::use_bf16_weights() {
 void Trainer::set_kept_blocks(int64_t keep) {
     require(keep >= 0, "keepBlocks must be a whole number >= 0");
     const int64_t n_blocks = 2 * model_->hp.n_layer;
+    // from empty buffers: what the last plan held (for more kept blocks, or eval) is freed
+    auto store = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
+    for (int s = 0; s < (shared_buffers_ ? 1 : (int) kStages); ++s) new_sched((Stage) s);
+    store_ = std::move(store);
     first_kept_ = n_blocks - std::min(keep, n_blocks);
-    store_ = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
-    for (Stage s : {kStore, kAttention, kFeedForward}) new_sched(s);
 }
 
 MicroBatchResult Trainer::eval_loss(const MicroBatch & b) { return forward(b, nullptr); }
@@ -372,7 +377,6 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
         const WaitOnExit drain{sched(kKept)};
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        finish();  // the last graphs through this scheduler may still read the buffer `in` goes to
         launch_graph(kKept, gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });

@@ -43,6 +43,8 @@ struct MemoryNeeds {
     size_t layer_bytes = 0;  // what that graph needs more per kept layer (two blocks)
     size_t block_bytes = 0;  // compute buffers of the recomputing graphs, held beside the head's: the forward
                              // pass storing block inputs, a recomputed attention block and a feed-forward one
+                             // (with shared_buffers, the largest of them: one buffer serves every graph)
+    bool shared_buffers = false;  // one compute buffer for all graphs (the CPU), not one per kind
     size_t bf16_extra_bytes = 0;  // what bf16 copies of the quantized weights add (0 on the CPU: never planned there)
     size_t bf16_source_bytes = 0; // the quantized weights, held beside their copies while expanding
     size_t scratch_bytes = 0;     // the GPU's temporary bf16 operands of one product at most: the largest
@@ -125,14 +127,16 @@ class Trainer {
     // dL/dx into dx.
     ggml_cgraph * block_graph(ggml_context * ctx, GraphBuilder & gb, int64_t k, ggml_tensor * x, ggml_tensor * g,
                               ggml_tensor * dx) const;
-    // The kinds of graph, each with its own scheduler and so its own compute buffer: a scheduler
-    // re-reserves, waiting for the device, whenever a graph's shape differs from its last one's, so
-    // with one scheduler each of a micro-batch's graphs would wait for the one before. Graphs of
-    // one kind have one shape (but block 0's, which has no input gradient).
-    enum Stage { kKept, kStore, kAttention, kFeedForward, kStages };  // kKept: also eval, logits, the optimizer
+    // The kinds of graph, each with its own scheduler and so its own compute buffer on a GPU: a
+    // scheduler re-reserves, waiting for the device, whenever a graph's shape differs from its last
+    // one's, so with one scheduler each of a micro-batch's graphs would wait for the one before.
+    // Graphs of one kind have one shape (but block 0's, which has no input gradient, and the
+    // optimizer's and eval's on kKept: a re-reserve each). On the CPU, which computes each graph
+    // there and then, the stages share kKept's scheduler and its one buffer (shared_buffers_).
+    enum Stage { kKept, kStore, kAttention, kFeedForward, kStages };
     static Stage block_stage(int64_t k) { return k % 2 == 0 ? kAttention : kFeedForward; }
-    ggml_backend_sched_t sched(Stage s) const { return scheds_[s].get(); }
-    void new_sched(Stage s);  // (again: frees the old one's buffer)
+    ggml_backend_sched_t sched(Stage s) const { return scheds_[shared_buffers_ ? kKept : s].get(); }
+    void new_sched(Stage s);  // (again: the old one and its buffer are freed)
     // Forward from the embeddings through blocks 0 .. first_kept - 1, copying each block's input and
     // block first_kept's to slot(k).
     ggml_cgraph * store_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept,
@@ -151,6 +155,7 @@ class Trainer {
     ggml_backend_ptr cpu_;                // the CPU backend (the scheduler's fallback)
     std::unique_ptr<OpProfile> profile_;  // with TANG_LORA_PROFILE only
     ggml_backend_sched_ptr scheds_[kStages];
+    bool shared_buffers_ = false;
     std::unique_ptr<BaseModel> model_;
     std::unique_ptr<LoraAdapter> lora_;
     std::unordered_map<const ggml_tensor *, ggml_tensor *> grad_acc_;  // LoRA tensor -> its gradient accumulator
