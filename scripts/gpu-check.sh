@@ -18,7 +18,8 @@ arch=${CMAKE_CUDA_ARCHITECTURES:-90}; arch=${arch%%;*}; arch=${arch%%-*}
 nvcc -std=c++17 -O2 -arch="sm_$arch" -I$ggml/include -I$ggml/src -I$ggml/src/ggml-cuda -o build/mul_mat_narrow_check \
   native/dev/mul_mat_narrow_check.cu $libs/ggml-cuda/libggml-cuda.a $libs/libggml-base.a -lcublas -lcuda
 build/mul_mat_narrow_check
-nvcc -std=c++17 -O2 -I$ggml/include -o build/head_kernels_check native/dev/head_kernels_check.cpp \
+nvcc -std=c++17 -O2 -I$ggml/include -o build/cuda_vs_cpu_check native/dev/cuda_vs_cpu_check.cpp \
   $libs/ggml-cuda/libggml-cuda.a $libs/libggml-cpu.a $libs/libggml-base.a -lcublas -lcuda -Xcompiler -fopenmp -lgomp -ldl
-build/head_kernels_check
+build/cuda_vs_cpu_check
+GGML_CUDA_DISABLE_FUSION=1 build/cuda_vs_cpu_check
 TANG_LORA_DEVICE=cuda TANG_LORA_EXPECT_CUDA=1 npm test
