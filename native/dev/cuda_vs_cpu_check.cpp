@@ -62,11 +62,12 @@ ggml_tensor * input(ggml_context * ctx, std::vector<Input> & inputs, ggml_type t
     return t;
 }
 
-// the largest difference over the largest magnitude of want
+// the largest difference over the largest magnitude of want (NaN when got has one)
 double max_rel_error(const std::vector<float> & want, const std::vector<float> & got) {
     double err = 0, scale = 0;
     for (size_t i = 0; i < want.size(); ++i) {
-        err = std::fmax(err, std::fabs((double) want[i] - got[i]));
+        const double d = std::fabs((double) want[i] - got[i]);
+        if (!(d <= err)) err = d;  // a NaN sticks (fmax would drop it)
         scale = std::fmax(scale, std::fabs((double) want[i]));
     }
     return err / scale;
