@@ -7,7 +7,6 @@
 #include <memory>
 #include <unordered_map>
 
-
 #include "errors.h"
 #include "ggml-alloc.h"
 #include "gguf.h"
@@ -209,7 +208,7 @@ int64_t BaseModel::largest_product() const {
 void BaseModel::expand_to_bf16(ggml_backend_t backend) {
     if (bf16_extra_bytes() == 0) return;
     const std::vector<ggml_tensor **> slots = products();
-    ggml_init_params pp = {ggml_tensor_overhead() * (slots.size() + 1), nullptr, /*no_alloc =*/true};
+    ggml_init_params pp = {ggml_tensor_overhead() * slots.size(), nullptr, /*no_alloc =*/true};
     ggml_context_ptr ctx(ggml_init(pp));
     std::vector<ggml_tensor *> copies;
     for (ggml_tensor ** slot : slots) {

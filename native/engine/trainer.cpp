@@ -144,6 +144,12 @@ double Trainer::finish() {
     return ms_since(t0);
 }
 
+void Trainer::finish(MicroBatchResult & r) {
+    r.host_ms -= finish();
+    r.compute_bytes = compute_bytes();
+    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
+}
+
 void Trainer::launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r) {
     const std::string no_memory = "not enough memory on " + device_name() + " for a micro-batch of " +
                                   std::to_string(b.rows) + " x " + std::to_string(b.len) + " tokens";
@@ -172,9 +178,7 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), gsize, false);
     ggml_build_forward_expand(gf, out.loss ? out.loss : out.logits);
     launch(kKept, gf, b, r);
-    r.host_ms -= finish();
-    r.compute_bytes = compute_bytes();
-    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
+    finish(r);
     if (out.loss) {
         float loss = 0;
         ggml_backend_tensor_get(out.loss, &loss, 0, sizeof(float));
@@ -193,8 +197,8 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // forward and backward with their activations kept (none but the head by default); then each
 // earlier block, last to first, is recomputed from its stored input in a graph that also runs
 // its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
-// larger of the kept part's graph and one block's. Without checkpointing, first_kept is 0: one
-// graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
+// kept part's graph and the recomputing graphs' buffers (on the CPU, the larger of them: Stage).
+// Without checkpointing, first_kept is 0: one graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
 // out of the kept graph's buffer, and each kind of graph has its own scheduler (Stage), so the host
 // builds and allocates each next graph while the device computes the last ones, and waits at the
 // end (and where a scheduler re-reserves: block 0's graph, the first kept graph after an optimizer step).
@@ -234,9 +238,7 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
         launch(block_stage(k), block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
                                            k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr), b, r);
     }
-    r.host_ms -= finish();
-    r.compute_bytes = compute_bytes();
-    peak_compute_ = std::max(peak_compute_, r.compute_bytes);
+    finish(r);
     r.loss = batch_->loss();
     micro_++;
     r.host_ms += ms_since(t0);

@@ -147,6 +147,7 @@ class Trainer {
     // there and then); returns the milliseconds queueing. Nothing waits unless the scheduler re-reserves.
     double launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
     double finish();  // waits for the queued graphs; returns the milliseconds waited
+    void finish(MicroBatchResult & r);  // the same for a micro-batch: the wait and the buffers held into r
     size_t compute_bytes() const;  // every scheduler's buffer on the training device
     void check_supported(ggml_cgraph * gf) const;
 
