@@ -3,11 +3,12 @@
 //   indices with repeats and sorted unique ones, one and several 256-index chunks, widths that are not
 //   a multiple of 256) bit for bit (the same sums in the same order); cross_entropy_loss and its
 //   backward (vocabularies whose row fits the shared-memory copy and one that does not) within 1e-5;
-// - patch 0010, the LoRA gradients: add = acc + dropout(out_prod(A, u^T)) (a LoRA input's gradient, one
-//   f32 kernel when r <= 32: within 1e-5, which the unfused tf32 product would miss) and acc + out_prod(x, u)
-//   onto acc (a LoRA matrix's gradient, one tf32 GEMM with beta = 1: within 3e-3), in place (onto a node, as
-//   a gradient summed so far) and not,
-//   widths to 11008, r 1-33, T 1-1030. With GGML_CUDA_DISABLE_FUSION=1 every one is held to 3e-3.
+// - patches 0010 and 0011, a LoRA module's products: add = acc + dropout(out_prod(A, u^T)) (its input's
+//   gradient, one f32 kernel when r <= 32) and the forward A x (patch 0011's f32 kernel when r <= 32 and
+//   there are more tokens than r) within 1e-5, which a tf32 product would miss; A's and B's gradients onto
+//   their accumulators and u's gradient B^T g (cuBLAS in tf32), and the r = 33 and unfused cases
+//   (GGML_CUDA_DISABLE_FUSION=1), within 3e-3; in place (onto a node, as a gradient summed so far) and not,
+//   widths to 11008, r 1-33, T 1-1030.
 // Built and run by scripts/gpu-check.sh after the CUDA build (twice: fused, and fusion off).
 #include <algorithm>
 #include <cmath>
@@ -137,35 +138,52 @@ int main() {
         }
     }
     const bool fusion = std::getenv("GGML_CUDA_DISABLE_FUSION") == nullptr;
+    // the LoRA products of a module with A (n_in, r), B (r, n_out) (n_out = n_in here), input x, u = A x and
+    // the output's gradient g (n_out, T); the sums run onto a gradient accumulated so far, in place or not
+    enum Product { kInputGrad, kGradA, kGradB, kGradU, kAx, kProducts };
+    const char * names[kProducts] = {"input gradient", "A gradient", "B gradient", "u gradient", "A x"};
     double worst_lora = 0;
     for (int64_t n_in : {64, 4096, 11008}) {
         for (int64_t r : {1, 8, 16, 32, 33}) {
             for (int64_t T : {1, 17, 1030}) {
-                for (int inplace = 0; inplace < 2; ++inplace) {
-                    std::vector<float> a((size_t) (n_in * r)), u((size_t) (r * T)), x((size_t) (n_in * T)), acc(x.size()), acc_a(a.size());
-                    for (std::vector<float> * v : {&a, &u, &x, &acc, &acc_a}) for (float & e : *v) e = normal(rng);
-                    for (bool input_grad : {true, false}) {
-                        auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
-                            ggml_tensor * gu = input(ctx, in, GGML_TYPE_F32, r, T, u);
-                            if (input_grad) {  // the input's gradient: acc + dropout(A (u^T)^T), (n_in, T)
-                                ggml_tensor * ga = input(ctx, in, GGML_TYPE_F32, n_in, r, a);
-                                ggml_tensor * d = ggml_dropout(ctx, ggml_out_prod(ctx, ga, ggml_transpose(ctx, gu)), 0.05f, 1.0f / 0.95f, 12345);
-                                ggml_tensor * gacc = input(ctx, in, GGML_TYPE_F32, n_in, T, acc);
-                                return inplace ? ggml_add_inplace(ctx, ggml_scale(ctx, gacc, 1.0f), d) : ggml_add(ctx, gacc, d);
+                std::vector<float> a((size_t) (n_in * r)), u((size_t) (r * T)), x((size_t) (n_in * T)), acc(x.size()), acc_a(a.size());
+                for (std::vector<float> * v : {&a, &u, &x, &acc, &acc_a}) for (float & e : *v) e = normal(rng);
+                for (int k = 0; k < kProducts; ++k) {
+                    for (int inplace = 0; inplace < (k == kGradU || k == kAx ? 1 : 2); ++inplace) {
+                        auto build = [&](ggml_context * ctx, std::vector<Input> & in) -> ggml_tensor * {
+                            auto onto = [&](ggml_tensor * gacc, ggml_tensor * p) {
+                                return inplace ? ggml_add_inplace(ctx, ggml_scale(ctx, gacc, 1.0f), p) : ggml_add(ctx, gacc, p);
+                            };
+                            auto gu = [&] { return input(ctx, in, GGML_TYPE_F32, r, T, u); };
+                            switch ((Product) k) {
+                                case kInputGrad: {  // acc + dropout(A (u^T)^T), (n_in, T)
+                                    ggml_tensor * ga = input(ctx, in, GGML_TYPE_F32, n_in, r, a);
+                                    ggml_tensor * d = ggml_dropout(ctx, ggml_out_prod(ctx, ga, ggml_transpose(ctx, gu())), 0.05f, 1.0f / 0.95f, 12345);
+                                    return onto(input(ctx, in, GGML_TYPE_F32, n_in, T, acc), d);
+                                }
+                                case kGradA:  // acc + x u^T, (n_in, r)
+                                    return onto(input(ctx, in, GGML_TYPE_F32, n_in, r, acc_a),
+                                                ggml_out_prod(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), gu()));
+                                case kGradB:  // acc + u g^T, (r, n_out), g = x
+                                    return onto(input(ctx, in, GGML_TYPE_F32, r, n_in, acc_a),
+                                                ggml_out_prod(ctx, gu(), input(ctx, in, GGML_TYPE_F32, n_in, T, x)));
+                                case kGradU:  // B^T g, (r, T), B = a seen as (r, n_out)
+                                    return ggml_out_prod(ctx, input(ctx, in, GGML_TYPE_F32, r, n_in, a),
+                                                         ggml_transpose(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x)));
+                                default:  // A x, (r, T)
+                                    return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, n_in, r, a), input(ctx, in, GGML_TYPE_F32, n_in, T, x));
                             }
-                            // A's gradient onto its accumulator: acc + x u^T, (n_in, r)
-                            ggml_tensor * gacc = input(ctx, in, GGML_TYPE_F32, n_in, r, acc_a);
-                            ggml_tensor * p = ggml_out_prod(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), gu);
-                            return inplace ? ggml_add_inplace(ctx, ggml_scale(ctx, gacc, 1.0f), p) : ggml_add(ctx, gacc, p);
                         };
                         const std::vector<float> want = run(cpu, build), got = run(cuda, build);
                         const double rel = max_rel_error(want, got);
-                        const double tol = fusion && input_grad && r <= 32 ? 1e-5 : 3e-3;
+                        // f32 where our kernels take the product (the fused input gradient; mul-mat-narrow.cu), tf32 (cuBLAS) elsewhere
+                        const bool f32 = r <= 32 && (k == kInputGrad ? fusion : k == kAx && T > r);
+                        const double tol = f32 ? 1e-5 : 3e-3;
                         worst_lora = std::fmax(worst_lora, rel);
                         cases++;
                         if (!(rel <= tol)) {
-                            std::printf("cuda check: LoRA %s gradient n_in=%lld r=%lld T=%lld inplace=%d: max rel error %.3g (tolerance %.0e)\n",
-                                        input_grad ? "input" : "matrix", (long long) n_in, (long long) r, (long long) T, inplace, rel, tol);
+                            std::printf("cuda check: LoRA %s n_in=%lld r=%lld T=%lld inplace=%d: max rel error %.3g (tolerance %.0e)\n",
+                                        names[k], (long long) n_in, (long long) r, (long long) T, inplace, rel, tol);
                             return 1;
                         }
                     }
