@@ -1,7 +1,7 @@
 // Patch 0011's narrow kernel (ggml-cuda/mul-mat-narrow.cu) alone against a double-precision CPU
 // reference: d = A^T x for a LoRA A (K, R) and activations x (K, T), over the shapes the trainer meets
-// (K to 11008, R 1-32 in all three widths, T with a partial last block, padded strides). Built and
-// run by scripts/gpu-check.sh after the CUDA build:
+// (K to 11008, R 1-32 in all three widths, T from less than a block to a partial last block, padded and
+// odd strides). Built and run by scripts/gpu-check.sh after the CUDA build:
 //   nvcc -std=c++17 -arch=sm_90 -I<ggml include dirs> mul_mat_narrow_check.cu <ggml libs> -lcublas -lcuda
 #include "mul-mat-narrow.cuh"
 
@@ -50,9 +50,9 @@ int main() {
     int cases = 0;
     for (int64_t K : {64, 128, 2048, 4096, 11008}) {
         for (int64_t R : {1, 4, 8, 12, 16, 24, 32}) {
-            for (int64_t T : {33, 50, 257, 1024}) {
-                for (int64_t pad : {0, 4}) {
-                    const int64_t sa = K + pad, sx = K + pad, sd = R + pad;
+            for (int64_t T : {5, 33, 50, 257, 1024}) {
+                for (int64_t pad : {0, 1, 4}) {  // x's columns stay 16-byte aligned
+                    const int64_t sa = K + pad, sx = K + (pad ? 4 : 0), sd = R + pad;
                     DeviceVec a((size_t) (sa * R)), x((size_t) (sx * T)), d((size_t) (sd * T));
                     if (!ggml_cuda_narrow_mul_mat_f32(pool, nullptr, a.d, sa, x.d, sx, d.d, sd, K, R, T)) {
                         std::printf("narrow check: K=%lld R=%lld T=%lld not taken\n", (long long) K, (long long) R, (long long) T);
