@@ -142,7 +142,11 @@ test(`f32 base on ${device}: 5 AdamW steps with accumulation 2 and clipping matc
         lr: tr.lr, beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weight_decay, maxGradNorm: tr.max_grad_norm,
       });
       t.diagnostic(`step ${s + 1}: loss ${loss} ref ${tr.losses[s]}, grad norm ${o.gradNorm} ref ${tr.grad_norms[s]}`);
-      assert.ok(Math.abs(loss - tr.losses[s]!) <= 1e-4, `step ${s + 1} loss ${loss} vs ${tr.losses[s]}`);
+      // each step's loss to the device's loss tolerance, relative as in the one-step tests: AdamW's first steps
+      // move a parameter by ~lr along its gradient's sign, so an element whose gradient is within the device's
+      // product error of zero may step the other way than in PyTorch, moving the next loss by ~lr |dL/dw|
+      // (on CUDA, with the frozen products in tf32 and the LoRA ones in f32: 1.8e-4 at step 2, 1.8e-5 relative)
+      assert.ok(relError(loss, tr.losses[s]!) <= TOL.f32.loss, `step ${s + 1} loss ${loss} vs ${tr.losses[s]}`);
       assert.ok(relError(o.gradNorm, tr.grad_norms[s]!) <= 1e-3, `step ${s + 1} grad norm ${o.gradNorm} vs ${tr.grad_norms[s]}`);
       assert.equal(o.step, s + 1);
     }

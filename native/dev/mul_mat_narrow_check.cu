@@ -1,7 +1,10 @@
-// Patch 0011's narrow kernel (ggml-cuda/mul-mat-narrow.cu) alone against a double-precision CPU
-// reference: d = A^T x for a LoRA A (K, R) and activations x (K, T), over the shapes the trainer meets
-// (K to 11008, R 1-32 in all three widths, T from less than a block to a partial last block, padded and
-// odd strides). Built and run by scripts/gpu-check.sh after the CUDA build:
+// The narrow kernels (ggml-cuda/mul-mat-narrow.cu) alone against a double-precision CPU reference, over
+// the shapes the trainer meets (widths to 11008, R 1-32 in all three kernel widths, T from less than a
+// block to a partial last block, padded and odd strides):
+// - patch 0011's d = A^T x for a LoRA A (K, R) and activations x (K, T);
+// - patch 0012's d (+)= x u^T for x (N, T) and u (R, T), a LoRA matrix's gradient, d in both layouts
+//   (A's: (N, R); B's: (R, N)), written and accumulated.
+// Built and run by scripts/gpu-check.sh after the CUDA build:
 //   nvcc -std=c++17 -arch=sm_90 -I<ggml include dirs> mul_mat_narrow_check.cu <ggml libs> -lcublas -lcuda
 #include "mul-mat-narrow.cuh"
 
@@ -86,5 +89,67 @@ int main() {
         return 1;
     }
     std::printf("narrow check: %d shapes, max rel error %.3g vs float64\n", cases, worst);
+
+    double worst_op = 0;
+    int cases_op = 0;
+    for (int64_t N : {31, 4096, 11008}) {
+        for (int64_t R : {1, 8, 12, 32}) {
+            for (int64_t T : {1, 33, 1030}) {
+                for (int layout = 0; layout < 2; ++layout) {  // 0: d (N, R), A's gradient; 1: d (R, N), B's
+                    for (int accumulate = 0; accumulate < 2; ++accumulate) {
+                        const int64_t pad = accumulate ? 3 : 0, sx = N + pad, ld = (layout ? R : N) + pad;
+                        const int64_t sdi = layout ? ld : 1, sdr = layout ? 1 : ld;
+                        DeviceVec x((size_t) (sx * T)), u((size_t) (R * T)), d((size_t) (ld * (layout ? N : R)));
+                        if (!ggml_cuda_narrow_out_prod_f32(nullptr, x.d, sx, u.d, d.d, sdi, sdr, N, R, T, accumulate)) {
+                            std::printf("narrow out-prod check: N=%lld R=%lld T=%lld not taken\n", (long long) N, (long long) R, (long long) T);
+                            return 1;
+                        }
+                        const std::vector<float> got = d.get();
+                        double err = 0, scale = 0;
+                        for (int64_t i = 0; i < N; ++i) {
+                            for (int64_t r = 0; r < R; ++r) {
+                                double s = accumulate ? d.h[i * sdi + r * sdr] : 0.0;
+                                for (int64_t t = 0; t < T; ++t) s += (double) x.h[i + t * sx] * u.h[r + t * R];
+                                const double e = std::fabs(s - got[i * sdi + r * sdr]);
+                                if (!(e <= err)) err = e;  // a NaN sticks
+                                scale = std::fmax(scale, std::fabs(s));
+                            }
+                        }
+                        const double rel = err / scale;
+                        worst_op = std::fmax(worst_op, rel);
+                        cases_op++;
+                        if (!(rel <= 1e-5)) {
+                            std::printf("narrow out-prod check: N=%lld R=%lld T=%lld layout=%d accumulate=%d: max rel error %.3g\n",
+                                        (long long) N, (long long) R, (long long) T, layout, accumulate, rel);
+                            return 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (ggml_cuda_narrow_out_prod_f32(nullptr, nullptr, 64, nullptr, nullptr, 1, 64, 64, 33, 8, false)) {
+        std::printf("narrow out-prod check: a rank of 33 was taken\n");
+        return 1;
+    }
+    std::printf("narrow out-prod check: %d shapes, max rel error %.3g vs float64\n", cases_op, worst_op);
+    // for the record (not a test): the kernel's time on the trainer's shapes, r = 8 and 1024 tokens
+    for (int64_t N : {4096, 11008}) {
+        const int64_t R = 8, T = 1024;
+        DeviceVec x((size_t) (N * T)), u((size_t) (R * T)), d((size_t) (N * R));
+        cudaEvent_t e0, e1;
+        CUDA_CHECK(cudaEventCreate(&e0));
+        CUDA_CHECK(cudaEventCreate(&e1));
+        constexpr int reps = 20;
+        ggml_cuda_narrow_out_prod_f32(nullptr, x.d, N, u.d, d.d, 1, N, N, R, T, true);
+        CUDA_CHECK(cudaEventRecord(e0));
+        for (int k = 0; k < reps; ++k) ggml_cuda_narrow_out_prod_f32(nullptr, x.d, N, u.d, d.d, 1, N, N, R, T, true);
+        CUDA_CHECK(cudaEventRecord(e1));
+        CUDA_CHECK(cudaEventSynchronize(e1));
+        float ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+        const double us = 1e3 * ms / reps;
+        std::printf("narrow out-prod time: N=%lld R=8 T=1024: %.1f us, %.2f TB/s of x\n", (long long) N, us, N * T * 4 / us / 1e6);
+    }
     return 0;
 }
