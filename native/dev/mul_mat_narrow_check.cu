@@ -45,6 +45,17 @@ struct DeviceVec {
     }
 };
 
+// a kernel's largest error against float64 sums, relative to the largest sum (a NaN sticks)
+struct MaxRelError {
+    double err = 0, scale = 0;
+    void add(double want, float got) {
+        const double e = std::fabs(want - got);
+        if (!(e <= err)) err = e;
+        scale = std::fmax(scale, std::fabs(want));
+    }
+    double rel() const { return err / scale; }
+};
+
 }  // namespace
 
 int main() {
@@ -62,17 +73,15 @@ int main() {
                         return 1;
                     }
                     const std::vector<float> got = d.get();
-                    double err = 0, scale = 0;
+                    MaxRelError m;
                     for (int64_t t = 0; t < T; ++t) {
                         for (int64_t r = 0; r < R; ++r) {
                             double s = 0;
                             for (int64_t k = 0; k < K; ++k) s += (double) a.h[r * sa + k] * x.h[t * sx + k];
-                            const double e = std::fabs(s - got[t * sd + r]);
-                            if (!(e <= err)) err = e;  // a NaN sticks
-                            scale = std::fmax(scale, std::fabs(s));
+                            m.add(s, got[t * sd + r]);
                         }
                     }
-                    const double rel = err / scale;
+                    const double rel = m.rel();
                     worst = std::fmax(worst, rel);
                     cases++;
                     if (!(rel <= 1e-5)) {
@@ -105,17 +114,15 @@ int main() {
                             return 1;
                         }
                         const std::vector<float> got = d.get();
-                        double err = 0, scale = 0;
+                        MaxRelError m;
                         for (int64_t i = 0; i < N; ++i) {
                             for (int64_t r = 0; r < R; ++r) {
                                 double s = accumulate ? d.h[i * sdi + r * sdr] : 0.0;
                                 for (int64_t t = 0; t < T; ++t) s += (double) x.h[i + t * sx] * u.h[r + t * R];
-                                const double e = std::fabs(s - got[i * sdi + r * sdr]);
-                                if (!(e <= err)) err = e;  // a NaN sticks
-                                scale = std::fmax(scale, std::fabs(s));
+                                m.add(s, got[i * sdi + r * sdr]);
                             }
                         }
-                        const double rel = err / scale;
+                        const double rel = m.rel();
                         worst_op = std::fmax(worst_op, rel);
                         cases_op++;
                         if (!(rel <= 1e-5)) {
@@ -150,6 +157,8 @@ int main() {
         CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
         const double us = 1e3 * ms / reps;
         std::printf("narrow out-prod time: N=%lld R=8 T=1024: %.1f us, %.2f TB/s of x\n", (long long) N, us, N * T * 4 / us / 1e6);
+        CUDA_CHECK(cudaEventDestroy(e0));
+        CUDA_CHECK(cudaEventDestroy(e1));
     }
     return 0;
 }
