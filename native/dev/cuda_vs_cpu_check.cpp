@@ -3,12 +3,15 @@
 //   indices with repeats and sorted unique ones, one and several 256-index chunks, widths that are not
 //   a multiple of 256) bit for bit (the same sums in the same order); cross_entropy_loss and its
 //   backward (vocabularies whose row fits the shared-memory copy and one that does not) within 1e-5;
-// - patches 0010 and 0011, a LoRA module's products: add = acc + dropout(out_prod(A, u^T)) (its input's
-//   gradient, one f32 kernel when r <= 32) and the forward A x (patch 0011's f32 kernel when r <= 32 and
-//   there are more tokens than r) and A's and B's gradients onto their accumulators (patch 0012's f32 kernel
-//   when r <= 32) within 1e-5, which a tf32 product would miss; u's gradient B^T g (cuBLAS in tf32), and the
-//   r = 33 and unfused cases (GGML_CUDA_DISABLE_FUSION=1), within 3e-3; in place (onto a node, as a gradient
-//   summed so far) and not, widths to 11008, r 1-33, T 1-1030.
+// - patch 0013, a quantized weight expanded to bf16 by ggml_cast (q4_0, q8_0, q4_K, q6_K; seen through a
+//   cast back to f32) against ggml-cpu's dequantization rounded to bf16, within one bf16 rounding;
+// - patches 0010-0015, a LoRA module's products: add = acc + dropout(out_prod(A, u^T)) (its input's
+//   gradient, one f32 kernel when r <= 32), the forward A x (patch 0011's f32 kernel when r <= 32 and
+//   there are more tokens than r; with the dropout of x read by it alone, patch 0015's fused kernel) and
+//   B (A x) (patch 0014's, r <= 32), and A's and B's gradients onto their
+//   accumulators (patch 0012's f32 kernel when r <= 32) within 1e-5, which a tf32 product would miss; u's
+//   gradient B^T g (cuBLAS in tf32), and the r = 33 and unfused cases (GGML_CUDA_DISABLE_FUSION=1), within
+//   3e-3; in place (onto a node, as a gradient summed so far) and not, widths to 11008, r 1-33, T 1-1030.
 // Built and run by scripts/gpu-check.sh after the CUDA build (twice: fused, and fusion off).
 #include <algorithm>
 #include <cmath>
@@ -137,11 +140,35 @@ int main() {
             }
         }
     }
+    double worst_cast = 0;
+    for (ggml_type type : {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K}) {
+        const int64_t ne0 = 512, ne1 = 37;
+        std::vector<float> w((size_t) (ne0 * ne1));
+        for (float & v : w) v = normal(rng);
+        std::vector<char> q(ggml_row_size(type, ne0) * ne1);
+        ggml_quantize_chunk(type, w.data(), q.data(), 0, ne1, ne0, nullptr);
+        auto expand = [&](bool on_cuda) {
+            return [&, on_cuda](ggml_context * ctx, std::vector<Input> & in) {
+                ggml_tensor * t = input(ctx, in, type, ne0, ne1, q);
+                // the CPU has no quantized -> bf16 copy: it dequantizes to f32, then rounds to bf16
+                ggml_tensor * b = on_cuda ? ggml_cast(ctx, t, GGML_TYPE_BF16) : ggml_cast(ctx, ggml_cast(ctx, t, GGML_TYPE_F32), GGML_TYPE_BF16);
+                return ggml_cast(ctx, b, GGML_TYPE_F32);
+            };
+        };
+        const std::vector<float> want = run(cpu, expand(false)), got = run(cuda, expand(true));
+        const double rel = max_rel_error(want, got);
+        worst_cast = std::fmax(worst_cast, rel);
+        cases++;
+        if (!(rel <= 1.0 / 128)) {  // bf16 keeps 8 bits: two roundings of one f32 ulp apart differ by at most one bf16 ulp
+            std::printf("cuda check: %s -> bf16 cast: max rel error %.3g\n", ggml_type_name(type), rel);
+            return 1;
+        }
+    }
     const bool fusion = std::getenv("GGML_CUDA_DISABLE_FUSION") == nullptr;
     // the LoRA products of a module with A (n_in, r), B (r, n_out) (n_out = n_in here), input x, u = A x and
     // the output's gradient g (n_out, T); the sums run onto a gradient accumulated so far, in place or not
-    enum Product { kInputGrad, kGradA, kGradB, kGradU, kAx, kProducts };
-    const char * names[kProducts] = {"input gradient", "A gradient", "B gradient", "u gradient", "A x"};
+    enum Product { kInputGrad, kGradA, kGradB, kGradU, kAx, kDropAx, kBu, kProducts };
+    const char * names[kProducts] = {"input gradient", "A gradient", "B gradient", "u gradient", "A x", "A dropout(x)", "B u"};
     double worst_lora = 0;
     for (int64_t n_in : {64, 4096, 11008}) {
         for (int64_t r : {1, 8, 16, 32, 33}) {
@@ -149,7 +176,7 @@ int main() {
                 std::vector<float> a((size_t) (n_in * r)), u((size_t) (r * T)), x((size_t) (n_in * T)), acc(x.size()), acc_a(a.size());
                 for (std::vector<float> * v : {&a, &u, &x, &acc, &acc_a}) for (float & e : *v) e = normal(rng);
                 for (int k = 0; k < kProducts; ++k) {
-                    for (int inplace = 0; inplace < (k == kGradU || k == kAx ? 1 : 2); ++inplace) {
+                    for (int inplace = 0; inplace < (k == kGradU || k == kAx || k == kDropAx || k == kBu ? 1 : 2); ++inplace) {
                         auto build = [&](ggml_context * ctx, std::vector<Input> & in) -> ggml_tensor * {
                             auto onto = [&](ggml_tensor * gacc, ggml_tensor * p) {
                                 return inplace ? ggml_add_inplace(ctx, ggml_scale(ctx, gacc, 1.0f), p) : ggml_add(ctx, gacc, p);
@@ -170,14 +197,19 @@ int main() {
                                 case kGradU:  // B^T g, (r, T), B = a seen as (r, n_out)
                                     return ggml_out_prod(ctx, input(ctx, in, GGML_TYPE_F32, r, n_in, a),
                                                          ggml_transpose(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x)));
-                                default:  // A x, (r, T)
+                                case kAx:  // A x, (r, T)
                                     return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, n_in, r, a), input(ctx, in, GGML_TYPE_F32, n_in, T, x));
+                                case kDropAx:  // A dropout(x), (r, T): the dropout read by the product alone
+                                    return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, n_in, r, a),
+                                                        ggml_dropout(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), 0.05f, 1.0f / 0.95f, 777));
+                                default:  // B u, (n_out, T), B = a seen as (r, n_out)
+                                    return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, r, n_in, a), gu());
                             }
                         };
                         const std::vector<float> want = run(cpu, build), got = run(cuda, build);
                         const double rel = max_rel_error(want, got);
                         // f32 where our kernels take the product (the fused input gradient; mul-mat-narrow.cu), tf32 (cuBLAS) elsewhere
-                        const bool f32 = r <= 32 && (k == kInputGrad ? fusion : k == kAx ? T > r : k == kGradA || k == kGradB);
+                        const bool f32 = r <= 32 && (k == kInputGrad ? fusion : k == kAx || k == kDropAx ? T > r : k == kGradA || k == kGradB || k == kBu);
                         const double tol = f32 ? 1e-5 : 3e-3;
                         worst_lora = std::fmax(worst_lora, rel);
                         cases++;
@@ -191,8 +223,8 @@ int main() {
             }
         }
     }
-    std::printf("cuda check (fusion %s): %d cases, get_rows_back bit for bit, cross-entropy max rel error %.3g, LoRA gradients %.3g, vs the CPU\n",
-                fusion ? "on" : "off", cases, worst, worst_lora);
+    std::printf("cuda check (fusion %s): %d cases, get_rows_back bit for bit, cross-entropy max rel error %.3g, bf16 casts %.3g, "
+                "LoRA products %.3g, vs the CPU\n", fusion ? "on" : "off", cases, worst, worst_cast, worst_lora);
     ggml_backend_free(cuda);
     ggml_backend_free(cpu);
     return 0;

@@ -3,13 +3,15 @@
 // block to a partial last block, padded and odd strides):
 // - patch 0011's d = A^T x for a LoRA A (K, R) and activations x (K, T);
 // - patch 0012's d (+)= x u^T for x (N, T) and u (R, T), a LoRA matrix's gradient, d in both layouts
-//   (A's: (N, R); B's: (R, N)), written and accumulated.
+//   (A's: (N, R); B's: (R, N)), written and accumulated;
+// - d = B^T u for B (R, N) and u (R, T), a LoRA B times A x (N x T sums of R products).
 // Built and run by scripts/gpu-check.sh after the CUDA build:
 //   nvcc -std=c++17 -arch=sm_90 -I<ggml include dirs> mul_mat_narrow_check.cu <ggml libs> -lcublas -lcuda
 #include "mul-mat-narrow.cuh"
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -140,25 +142,72 @@ int main() {
         return 1;
     }
     std::printf("narrow out-prod check: %d shapes, max rel error %.3g vs float64\n", cases_op, worst_op);
-    // for the record (not a test): the kernel's time on the trainer's shapes, r = 8 and 1024 tokens
+
+    double worst_k = 0;
+    int cases_k = 0;
+    for (int64_t N : {31, 4096, 11008}) {
+        for (int64_t R : {1, 8, 12, 32}) {
+            for (int64_t T : {1, 33, 1030}) {
+                for (int64_t pad : {0, 3}) {
+                    const int64_t sb = R + pad, su = R + pad, sd = N + pad;
+                    DeviceVec b((size_t) (sb * N)), u((size_t) (su * T)), d((size_t) (sd * T));
+                    if (!ggml_cuda_short_k_mul_mat_f32(nullptr, b.d, sb, u.d, su, d.d, sd, N, R, T)) {
+                        std::printf("short-k check: N=%lld R=%lld T=%lld not taken\n", (long long) N, (long long) R, (long long) T);
+                        return 1;
+                    }
+                    const std::vector<float> got = d.get();
+                    MaxRelError m;
+                    for (int64_t t = 0; t < T; ++t) {
+                        for (int64_t o = 0; o < N; ++o) {
+                            double s = 0;
+                            for (int64_t k = 0; k < R; ++k) s += (double) b.h[o * sb + k] * u.h[t * su + k];
+                            m.add(s, got[o + t * sd]);
+                        }
+                    }
+                    const double rel = m.rel();
+                    worst_k = std::fmax(worst_k, rel);
+                    cases_k++;
+                    if (!(rel <= 1e-5)) {
+                        std::printf("short-k check: N=%lld R=%lld T=%lld pad=%lld: max rel error %.3g\n", (long long) N, (long long) R,
+                                    (long long) T, (long long) pad, rel);
+                        return 1;
+                    }
+                }
+            }
+        }
+    }
+    if (ggml_cuda_short_k_mul_mat_f32(nullptr, nullptr, 33, nullptr, 33, nullptr, 64, 64, 33, 8)) {
+        std::printf("short-k check: a rank of 33 was taken\n");
+        return 1;
+    }
+    std::printf("short-k check: %d shapes, max rel error %.3g vs float64\n", cases_k, worst_k);
+    // for the record (not a test): the kernels' times on the trainer's shapes, r = 8 and 1024 tokens, each
+    // moving N x T floats (A x and the out-product read x, the short-k product writes d)
     for (int64_t N : {4096, 11008}) {
         const int64_t R = 8, T = 1024;
-        DeviceVec x((size_t) (N * T)), u((size_t) (R * T)), d((size_t) (N * R));
-        cudaEvent_t e0, e1;
-        CUDA_CHECK(cudaEventCreate(&e0));
-        CUDA_CHECK(cudaEventCreate(&e1));
-        constexpr int reps = 20;
-        ggml_cuda_narrow_out_prod_f32(nullptr, x.d, N, u.d, d.d, 1, N, N, R, T, true);
-        CUDA_CHECK(cudaEventRecord(e0));
-        for (int k = 0; k < reps; ++k) ggml_cuda_narrow_out_prod_f32(nullptr, x.d, N, u.d, d.d, 1, N, N, R, T, true);
-        CUDA_CHECK(cudaEventRecord(e1));
-        CUDA_CHECK(cudaEventSynchronize(e1));
-        float ms = 0;
-        CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-        const double us = 1e3 * ms / reps;
-        std::printf("narrow out-prod time: N=%lld R=8 T=1024: %.1f us, %.2f TB/s of x\n", (long long) N, us, N * T * 4 / us / 1e6);
-        CUDA_CHECK(cudaEventDestroy(e0));
-        CUDA_CHECK(cudaEventDestroy(e1));
+        DeviceVec x((size_t) (N * T)), u((size_t) (R * T)), d((size_t) (N * R)), b((size_t) (R * N));
+        const auto time = [&](const char * what, const std::function<void()> & launch) {
+            cudaEvent_t e0, e1;
+            CUDA_CHECK(cudaEventCreate(&e0));
+            CUDA_CHECK(cudaEventCreate(&e1));
+            constexpr int reps = 20;
+            launch();
+            CUDA_CHECK(cudaEventRecord(e0));
+            for (int k = 0; k < reps; ++k) launch();
+            CUDA_CHECK(cudaEventRecord(e1));
+            CUDA_CHECK(cudaEventSynchronize(e1));
+            float ms = 0;
+            CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+            const double us = 1e3 * ms / reps;
+            std::printf("%s time: N=%lld R=8 T=1024: %.1f us, %.2f TB/s\n", what, (long long) N, us, N * T * 4 / us / 1e6);
+            CUDA_CHECK(cudaEventDestroy(e0));
+            CUDA_CHECK(cudaEventDestroy(e1));
+        };
+        const ggml_cuda_dropout_params drop = {12345, (uint64_t) (0.05f * 16777216.0f), 1.0f / 0.95f};
+        time("narrow A x", [&] { ggml_cuda_narrow_mul_mat_f32(pool, nullptr, b.d, N, x.d, N, u.d, R, N, R, T); });
+        time("narrow A dropout(x)", [&] { ggml_cuda_narrow_mul_mat_f32(pool, nullptr, b.d, N, x.d, N, u.d, R, N, R, T, &drop); });
+        time("narrow out-prod", [&] { ggml_cuda_narrow_out_prod_f32(nullptr, x.d, N, u.d, d.d, 1, N, N, R, T, true); });
+        time("short-k product", [&] { ggml_cuda_short_k_mul_mat_f32(nullptr, b.d, R, u.d, R, x.d, N, N, R, T); });
     }
     return 0;
 }

@@ -33,12 +33,21 @@ ggml_tensor * GraphBuilder::lora_delta(int64_t il, Module m, ggml_tensor * x) {
     return ggml_mul_mat(ctx_, lp->b, ggml_mul_mat(ctx_, lp->a, x));  // (r, T) -> (out, T)
 }
 
+// W of (il, m) as its products take it: while expand_on_ is set, a quantized W becomes a bf16 tensor of the
+// graph (its last use frees it), which the forward product and the input gradient's out-product both read.
+ggml_tensor * GraphBuilder::frozen(int64_t il, Module m) {
+    ggml_tensor * w = model_.layers[il].w[(int) m];
+    if (!expand_on_ || !ggml_is_quantized(w->type)) return w;
+    ggml_tensor * w16 = ggml_cast(ctx_, w, GGML_TYPE_BF16);
+    return ggml_backend_supports_op(expand_on_, w16) ? w16 : w;
+}
+
 // W x (+ LoRA)   x: (in, T) -> (out, T). The frozen product asks for f32 accumulation. The delta is
 // the sum's first operand, so the graph computes it before W x and ggml-cuda runs W x and the sum as one
 // GEMM accumulating onto the delta (patch 0008).
 ggml_tensor * GraphBuilder::proj(int64_t il, Module m, ggml_tensor * x) {
     ggml_tensor * d = lora_delta(il, m, x);
-    ggml_tensor * y = ggml_mul_mat(ctx_, model_.layers[il].w[(int) m], x);
+    ggml_tensor * y = ggml_mul_mat(ctx_, frozen(il, m), x);
     ggml_mul_mat_set_prec(y, GGML_PREC_F32);
     return d ? ggml_add(ctx_, d, y) : y;
 }
@@ -116,11 +125,13 @@ ggml_tensor * GraphBuilder::block(int64_t b, ggml_tensor * x) {
     return ggml_add(ctx_, x, proj(b / 2, out_module(b), block_inner(b, x)));
 }
 
-BlockBackward GraphBuilder::block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g) {
+BlockBackward GraphBuilder::block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g, ggml_backend_t expand_on) {
     const int64_t il = b / 2;
     const Module m = out_module(b);
     BlockBackward r;
+    expand_on_ = expand_on;
     r.a = block_inner(b, x);
+    expand_on_ = nullptr;
     r.wt_g = ggml_out_prod(ctx_, model_.layers[il].w[(int) m], ggml_transpose(ctx_, g));
     r.d = lora_delta(il, m, r.a);
     return r;

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "base_model.h"
+#include "ggml-backend.h"
 #include "ggml.h"
 #include "lora_adapter.h"
 #include "micro_batch.h"
@@ -59,9 +60,13 @@ class GraphBuilder {
     ggml_tensor * logits(ggml_tensor * x);                   // final norm, rows out_rows -> (n_vocab, n_out)
     ggml_tensor * loss(ggml_tensor * logits);                // scalar: mean cross-entropy against target_cells
 
-    BlockBackward block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g);  // g: (n_embd, T)
+    // g: (n_embd, T). expand_on: the backend the graph runs on, or nullptr; where that backend can, the
+    // quantized weights that the recomputed forward multiplies and dL/dx multiplies again (q, k, v; gate, up)
+    // are expanded to bf16 once, in the graph, instead of once per product.
+    BlockBackward block_backward(int64_t b, ggml_tensor * x, ggml_tensor * g, ggml_backend_t expand_on);
 
   private:
+    ggml_tensor * frozen(int64_t il, Module m);
     ggml_tensor * proj(int64_t il, Module m, ggml_tensor * x);
     ggml_tensor * lora_delta(int64_t il, Module m, ggml_tensor * x);
     ggml_tensor * norm(ggml_tensor * x, ggml_tensor * w);
@@ -75,6 +80,7 @@ class GraphBuilder {
     const MicroBatch & batch_;
     uint64_t dropout_key_;
     const GraphInputs & in_;
+    ggml_backend_t expand_on_ = nullptr;  // set while block_backward builds the recomputed forward
 };
 
 // The whole forward pass: logits at out_rows (n_out of them), and the loss when asked.

@@ -201,7 +201,8 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // Without checkpointing, first_kept is 0: one graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
 // out of the kept graph's buffer, and each kind of graph has its own scheduler (Stage), so the host
 // builds and allocates each next graph while the device computes the last ones, and waits at the
-// end (and where a scheduler re-reserves: block 0's graph, the first kept graph after an optimizer step).
+// end (and where a scheduler re-reserves: block 0's graph, the store graph and, with nothing stored, the
+// kept graph after an optimizer step, the first kept graph after eval).
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -274,7 +275,7 @@ ggml_cgraph * Trainer::block_graph(ggml_context * ctx, GraphBuilder & gb, int64_
                                    ggml_tensor * dx) const {
     if (k > 0) ggml_set_param(x);  // the embeddings (block 0's input) are frozen
     ggml_cgraph * gf = ggml_new_graph_custom(ctx, kBlockGraphSize, true);
-    const BlockBackward bb = gb.block_backward(k, x, g);
+    const BlockBackward bb = gb.block_backward(k, x, g, is_cpu(dev_) ? nullptr : backend_.get());
     ggml_build_forward_expand(gf, bb.wt_g);  // computed before the backward pass adds the LoRA term onto it
     std::vector<std::pair<ggml_tensor *, ggml_tensor *>> roots = {{bb.a, bb.wt_g}};
     if (bb.d) roots.emplace_back(bb.d, g);
@@ -374,12 +375,16 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     require(p.eps > 0 && p.weight_decay >= 0, "AdamW eps must be positive and weight decay non-negative");
     constexpr size_t gsize = 16;
     ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
+    // With a forward pass to store, the optimizer's graphs run on its scheduler, whose next graph re-reserves
+    // anyway (after the wait for the gradient norm, with the device idle), so that the kept graph keeps the
+    // shape of the last micro-batch's and the host builds it while the device runs the store graph.
+    const Stage stage = first_kept_ > 0 ? kStore : kKept;
     // computes `out`; `in`, when given, is an input set to in_data after allocation
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
         const WaitOnExit drain{sched(kKept)};
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        launch_graph(kKept, gf, std::string("cannot allocate the ") + what + " graph", [&] {
+        launch_graph(stage, gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });
     };

@@ -130,9 +130,10 @@ class Trainer {
     // The kinds of graph, each with its own scheduler and so its own compute buffer on a GPU: a
     // scheduler re-reserves, waiting for the device, whenever a graph's shape differs from its last
     // one's, so with one scheduler each of a micro-batch's graphs would wait for the one before.
-    // Graphs of one kind have one shape (but block 0's, which has no input gradient, and the
-    // optimizer's and eval's on kKept: a re-reserve each). On the CPU, which computes each graph
-    // there and then, the stages share kKept's scheduler and its one buffer (shared_buffers_).
+    // Graphs of one kind have one shape (but block 0's, which has no input gradient, eval's on kKept and
+    // the optimizer's on kStore, or on kKept when nothing is stored: a re-reserve each). On the CPU,
+    // which computes each graph there and then, the stages share kKept's scheduler and its one buffer
+    // (shared_buffers_).
     enum Stage { kKept, kStore, kAttention, kFeedForward, kStages };
     static Stage block_stage(int64_t k) { return k % 2 == 0 ? kAttention : kFeedForward; }
     ggml_backend_sched_t sched(Stage s) const { return scheds_[shared_buffers_ ? kKept : s].get(); }
