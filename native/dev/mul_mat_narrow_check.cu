@@ -58,12 +58,36 @@ struct MaxRelError {
     double rel() const { return err / scale; }
 };
 
+// got[i + j sd] against ggml_mul_mat's sums in float64: sum over k < K of a[i sa + k] x[j sx + k], i < M, j < T
+MaxRelError mul_mat_error(const std::vector<float> & a, int64_t sa, const std::vector<float> & x, int64_t sx, int64_t K, int64_t M,
+                          int64_t T, const std::vector<float> & got, int64_t sd) {
+    MaxRelError m;
+    for (int64_t j = 0; j < T; ++j) {
+        for (int64_t i = 0; i < M; ++i) {
+            double s = 0;
+            for (int64_t k = 0; k < K; ++k) s += (double) a[i * sa + k] * x[j * sx + k];
+            m.add(s, got[i + j * sd]);
+        }
+    }
+    return m;
+}
+
+// a kernel's cases so far: their worst error, and whether the last one is within the checks' 1e-5
+struct Tally {
+    double worst = 0;
+    int cases = 0;
+    bool add(const MaxRelError & m) {
+        worst = std::fmax(worst, m.rel());
+        cases++;
+        return m.rel() <= 1e-5;
+    }
+};
+
 }  // namespace
 
 int main() {
     MallocPool pool;
-    double worst = 0;
-    int cases = 0;
+    Tally ax;
     for (int64_t K : {64, 128, 2048, 4096, 11008}) {
         for (int64_t R : {1, 4, 8, 12, 16, 24, 32}) {
             for (int64_t T : {5, 33, 50, 257, 1024}) {
@@ -74,21 +98,10 @@ int main() {
                         std::printf("narrow check: K=%lld R=%lld T=%lld not taken\n", (long long) K, (long long) R, (long long) T);
                         return 1;
                     }
-                    const std::vector<float> got = d.get();
-                    MaxRelError m;
-                    for (int64_t t = 0; t < T; ++t) {
-                        for (int64_t r = 0; r < R; ++r) {
-                            double s = 0;
-                            for (int64_t k = 0; k < K; ++k) s += (double) a.h[r * sa + k] * x.h[t * sx + k];
-                            m.add(s, got[t * sd + r]);
-                        }
-                    }
-                    const double rel = m.rel();
-                    worst = std::fmax(worst, rel);
-                    cases++;
-                    if (!(rel <= 1e-5)) {
+                    const MaxRelError m = mul_mat_error(a.h, sa, x.h, sx, K, R, T, d.get(), sd);
+                    if (!ax.add(m)) {
                         std::printf("narrow check: K=%lld R=%lld T=%lld pad=%lld: max rel error %.3g\n", (long long) K, (long long) R,
-                                    (long long) T, (long long) pad, rel);
+                                    (long long) T, (long long) pad, m.rel());
                         return 1;
                     }
                 }
@@ -99,10 +112,9 @@ int main() {
         std::printf("narrow check: a rank of 33 was taken\n");
         return 1;
     }
-    std::printf("narrow check: %d shapes, max rel error %.3g vs float64\n", cases, worst);
+    std::printf("narrow check: %d shapes, max rel error %.3g vs float64\n", ax.cases, ax.worst);
 
-    double worst_op = 0;
-    int cases_op = 0;
+    Tally op;
     for (int64_t N : {31, 4096, 11008}) {
         for (int64_t R : {1, 8, 12, 32}) {
             for (int64_t T : {1, 33, 1030}) {
@@ -124,12 +136,9 @@ int main() {
                                 m.add(s, got[i * sdi + r * sdr]);
                             }
                         }
-                        const double rel = m.rel();
-                        worst_op = std::fmax(worst_op, rel);
-                        cases_op++;
-                        if (!(rel <= 1e-5)) {
+                        if (!op.add(m)) {
                             std::printf("narrow out-prod check: N=%lld R=%lld T=%lld layout=%d accumulate=%d: max rel error %.3g\n",
-                                        (long long) N, (long long) R, (long long) T, layout, accumulate, rel);
+                                        (long long) N, (long long) R, (long long) T, layout, accumulate, m.rel());
                             return 1;
                         }
                     }
@@ -141,10 +150,9 @@ int main() {
         std::printf("narrow out-prod check: a rank of 33 was taken\n");
         return 1;
     }
-    std::printf("narrow out-prod check: %d shapes, max rel error %.3g vs float64\n", cases_op, worst_op);
+    std::printf("narrow out-prod check: %d shapes, max rel error %.3g vs float64\n", op.cases, op.worst);
 
-    double worst_k = 0;
-    int cases_k = 0;
+    Tally sk;
     for (int64_t N : {31, 4096, 11008}) {
         for (int64_t R : {1, 8, 12, 32}) {
             for (int64_t T : {1, 33, 1030}) {
@@ -155,21 +163,10 @@ int main() {
                         std::printf("short-k check: N=%lld R=%lld T=%lld not taken\n", (long long) N, (long long) R, (long long) T);
                         return 1;
                     }
-                    const std::vector<float> got = d.get();
-                    MaxRelError m;
-                    for (int64_t t = 0; t < T; ++t) {
-                        for (int64_t o = 0; o < N; ++o) {
-                            double s = 0;
-                            for (int64_t k = 0; k < R; ++k) s += (double) b.h[o * sb + k] * u.h[t * su + k];
-                            m.add(s, got[o + t * sd]);
-                        }
-                    }
-                    const double rel = m.rel();
-                    worst_k = std::fmax(worst_k, rel);
-                    cases_k++;
-                    if (!(rel <= 1e-5)) {
+                    const MaxRelError m = mul_mat_error(b.h, sb, u.h, su, R, N, T, d.get(), sd);
+                    if (!sk.add(m)) {
                         std::printf("short-k check: N=%lld R=%lld T=%lld pad=%lld: max rel error %.3g\n", (long long) N, (long long) R,
-                                    (long long) T, (long long) pad, rel);
+                                    (long long) T, (long long) pad, m.rel());
                         return 1;
                     }
                 }
@@ -180,7 +177,7 @@ int main() {
         std::printf("short-k check: a rank of 33 was taken\n");
         return 1;
     }
-    std::printf("short-k check: %d shapes, max rel error %.3g vs float64\n", cases_k, worst_k);
+    std::printf("short-k check: %d shapes, max rel error %.3g vs float64\n", sk.cases, sk.worst);
     // for the record (not a test): the kernels' times on the trainer's shapes, r = 8 and 1024 tokens, each
     // moving N x T floats (the out-product reads x, the short-k product writes d). Not A x: its chunk sums come
     // from this file's pool, a cudaMalloc a call, which would be most of what is timed.
