@@ -2,14 +2,15 @@
 // Where a training run's time goes outside the kernels: the start-up phases (tokenizing, loading the model,
 // sizing and the plan), then micro-batches of the run's own data (their shapes vary, as `train` packs them),
 // each one's wall time and the host's part of it (building and allocating its graphs), an optimizer step every
-// --grad-accum. Prints a line a phase and one JSON line for the micro-batches after the first 8 (warm-up).
+// --grad-accum, with `train`'s defaults (TRAIN_DEFAULTS). Prints a line a phase and one JSON line for the
+// micro-batches after the first 8 (warm-up).
 //   node scripts/run-breakdown.mjs --model M.gguf --data data/train.json [--device cuda] [--micro-batches 48] [--no-packing]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { applyMemoryPlan, describePlan, openTrainer } from '../dist/lib/index.js';
+import { applyMemoryPlan, describePlan, openTrainer, TRAIN_DEFAULTS as D } from '../dist/lib/index.js';
 import { loadRecords } from '../dist/lib/data/records.js';
 import { promptTemplate } from '../dist/lib/data/template.js';
 import { openTokenizer } from '../dist/lib/model/tokenizer.js';
@@ -20,11 +21,11 @@ const args = yargs(hideBin(process.argv))
   .option('data', { type: 'string', demandOption: true })
   .option('device', { type: 'string', default: 'cuda' })
   .option('micro-batches', { type: 'number', default: 48 })
-  .option('micro-batch-size', { type: 'number', default: 4 })
-  .option('grad-accum', { type: 'number', default: 4 })
-  .option('cutoff-len', { type: 'number', default: 256 })
-  .option('packing', { type: 'boolean', default: true })
-  .option('template', { type: 'string', default: 'llama2' })
+  .option('micro-batch-size', { type: 'number', default: D.microBatchSize })
+  .option('grad-accum', { type: 'number', default: D.gradAccum })
+  .option('cutoff-len', { type: 'number', default: D.cutoffLen })
+  .option('packing', { type: 'boolean', default: D.packing })
+  .option('template', { type: 'string', default: D.template })
   .strict().parseSync();
 
 let t = performance.now();
@@ -36,12 +37,13 @@ const lap = (what) => {
 const tok = await openTokenizer(args.model);
 const template = promptTemplate(args.template, tok);
 const samples = [];
-for (const r of loadRecords(args.data)) samples.push(await tokenizeSample(tok, r, { cutoffLen: args.cutoffLen, template }));
+for (const r of loadRecords(args.data)) samples.push(await tokenizeSample(tok, r, { cutoffLen: args.cutoffLen, trainOnPrompt: D.trainOnPrompt, template }));
 const batches = packBatches(samples, { rowLen: args.cutoffLen, rows: args.microBatchSize, pad: tok.eos, packing: args.packing })
   .slice(0, args.microBatches);
 await tok.dispose();
 lap(`tokenizing ${samples.length} records`);
-const trainer = await openTrainer(args.model, { rank: 8, alpha: 16, dropout: 0.05, seed: 42 }, { device: args.device });
+const lora = { rank: D.loraR, alpha: D.loraAlpha, dropout: D.loraDropout, targets: D.targetModules, seed: D.seed };
+const trainer = await openTrainer(args.model, lora, { device: args.device });
 lap('loading the model');
 console.log(describePlan(await applyMemoryPlan(trainer, { rows: args.microBatchSize, len: args.cutoffLen })));
 lap('sizing, the plan and its bf16 copies');
