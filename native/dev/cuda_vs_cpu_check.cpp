@@ -11,7 +11,9 @@
 //   B (A x) (patch 0014's, r <= 32), and A's and B's gradients onto their
 //   accumulators (patch 0012's f32 kernel when r <= 32) within 1e-5, which a tf32 product would miss; u's
 //   gradient B^T g (cuBLAS in tf32), and the r = 33 and unfused cases (GGML_CUDA_DISABLE_FUSION=1), within
-//   3e-3; in place (onto a node, as a gradient summed so far) and not, widths to 11008, r 1-33, T 1-1030.
+//   3e-3; in place (onto a node, as a gradient summed so far) and not, widths to 11008, r 1-33, T 1-1030;
+// - patch 0016, masked soft-max and its backward (the rows kernels and ggml's), patch 0017, SwiGLU's backward
+//   pass, within 1e-5; patch 0018, frozen products of one activation bit for bit as computed alone.
 // Built and run by scripts/gpu-check.sh after the CUDA build (twice: fused, and fusion off).
 #include <algorithm>
 #include <cmath>
@@ -164,6 +166,97 @@ int main() {
             return 1;
         }
     }
+    // patch 0016: soft-max of attention scores (L_k, L_q, heads, rows) with a mask (L_k, L_q, 1, rows), and its
+    // backward, against the CPU within 1e-5 (the rows kernels for 128-1024 columns; 100 and 2048 take ggml's)
+    double worst_soft_max = 0;
+    for (int64_t L : {100, 128, 256, 1024, 2048}) {
+        const int64_t n_head = 3, rows = 2;
+        std::vector<float> kq((size_t) (L * L * n_head * rows)), grad(kq.size()), mask((size_t) (L * L * rows), 0.0f);
+        for (float & v : kq) v = 4 * normal(rng);
+        for (float & v : grad) v = normal(rng);
+        for (int64_t r = 0; r < rows; ++r) {  // causal, and row 1 packs two samples
+            for (int64_t q = 0; q < L; ++q) {
+                const int64_t first = r == 1 && q >= L / 2 ? L / 2 : 0;
+                for (int64_t k = 0; k < L; ++k) mask[(size_t) ((r * L + q) * L + k)] = k >= first && k <= q ? 0.0f : -INFINITY;
+            }
+        }
+        for (bool back : {false, true}) {
+            auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+                auto t4 = [&](const std::vector<float> & v, int64_t heads) {
+                    return ggml_reshape_4d(ctx, input(ctx, in, GGML_TYPE_F32, L, L * heads * rows, v), L, L, heads, rows);
+                };
+                ggml_tensor * y = ggml_soft_max_ext(ctx, t4(kq, n_head), t4(mask, 1), 0.088f, 0.0f);
+                // the gradient a node, as in training, so that the allocator computes the backward in place of it:
+                // ggml-cpu's kernel (it copies dy into dx, then multiplies by y) needs dx not to be y
+                return back ? ggml_soft_max_ext_back(ctx, ggml_scale(ctx, t4(grad, n_head), 1.0f), y, 0.088f, 0.0f) : y;
+            };
+            const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+            const double rel = max_rel_error(want, got);
+            worst_soft_max = std::fmax(worst_soft_max, rel);
+            cases++;
+            if (!(rel <= 1e-5)) {
+                std::printf("cuda check: soft_max%s L=%lld: max rel error %.3g\n", back ? "_back" : "", (long long) L, rel);
+                return 1;
+            }
+        }
+    }
+    // patch 0017: SwiGLU's backward pass as ggml.c builds it (mul, silu_back, silu, mul; one kernel when fused),
+    // against the CPU within 1e-5, odd sizes (no 16-byte loads) and not
+    double worst_swiglu = 0;
+    for (int64_t n : {11008 * 17, 1001 * 3}) {
+        std::vector<float> gate((size_t) n), up((size_t) n), g((size_t) n);
+        for (std::vector<float> * v : {&gate, &up, &g}) for (float & e : *v) e = 3 * normal(rng);
+        auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+            ggml_tensor * tg = input(ctx, in, GGML_TYPE_F32, n, 1, g), * tx = input(ctx, in, GGML_TYPE_F32, n, 1, gate);
+            ggml_tensor * tu = input(ctx, in, GGML_TYPE_F32, n, 1, up);
+            ggml_tensor * dgate = ggml_silu_back(ctx, ggml_mul(ctx, tg, tu), tx);
+            ggml_tensor * dup = ggml_mul(ctx, ggml_silu(ctx, tx), tg);
+            return ggml_concat(ctx, dgate, dup, 1);
+        };
+        const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+        const double rel = max_rel_error(want, got);
+        worst_swiglu = std::fmax(worst_swiglu, rel);
+        cases++;
+        if (!(rel <= 1e-5)) {
+            std::printf("cuda check: SwiGLU backward n=%lld: max rel error %.3g\n", (long long) n, rel);
+            return 1;
+        }
+    }
+    // patch 0018: frozen q4_K products onto LoRA deltas, two reading one activation (its bf16 conversion shared) and
+    // two reading different ones of one shape, each bit for bit as when computed alone (a conversion of its own)
+    {
+        const int64_t K = 512, N = 256, T = 300;
+        std::vector<float> w((size_t) (K * N)), x1((size_t) (K * T)), x2(x1.size()), d1((size_t) (N * T)), d2(d1.size());
+        for (std::vector<float> * v : {&w, &x1, &x2, &d1, &d2}) for (float & e : *v) e = normal(rng);
+        std::vector<char> q(ggml_row_size(GGML_TYPE_Q4_K, K) * N);
+        ggml_quantize_chunk(GGML_TYPE_Q4_K, w.data(), q.data(), 0, N, K, nullptr);
+        auto product = [&](ggml_context * ctx, std::vector<Input> & in, ggml_tensor * x, const std::vector<float> & d) {
+            ggml_tensor * y = ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_Q4_K, K, N, q), x);
+            ggml_mul_mat_set_prec(y, GGML_PREC_F32);
+            return ggml_add(ctx, input(ctx, in, GGML_TYPE_F32, N, T, d), y);
+        };
+        for (bool same : {true, false}) {
+            const std::vector<float> & xb = same ? x1 : x2;
+            const std::vector<float> both = run(cuda, [&](ggml_context * ctx, std::vector<Input> & in) {
+                ggml_tensor * a = input(ctx, in, GGML_TYPE_F32, K, T, x1);
+                ggml_tensor * b = same ? a : input(ctx, in, GGML_TYPE_F32, K, T, xb);
+                ggml_tensor * ya = product(ctx, in, a, d1);
+                return ggml_concat(ctx, ya, product(ctx, in, b, d2), 1);
+            });
+            std::vector<float> alone = run(cuda, [&](ggml_context * ctx, std::vector<Input> & in) {
+                return product(ctx, in, input(ctx, in, GGML_TYPE_F32, K, T, x1), d1);
+            });
+            const std::vector<float> second = run(cuda, [&](ggml_context * ctx, std::vector<Input> & in) {
+                return product(ctx, in, input(ctx, in, GGML_TYPE_F32, K, T, xb), d2);
+            });
+            alone.insert(alone.end(), second.begin(), second.end());
+            cases++;
+            if (both.size() != alone.size() || std::memcmp(both.data(), alone.data(), both.size() * sizeof(float)) != 0) {
+                std::printf("cuda check: two frozen products of %s activation differ from each computed alone\n", same ? "one" : "two");
+                return 1;
+            }
+        }
+    }
     const bool fusion = std::getenv("GGML_CUDA_DISABLE_FUSION") == nullptr;
     // the LoRA products of a module with A (n_in, r), B (r, n_out) (n_out = n_in here), input x, u = A x and
     // the output's gradient g (n_out, T); the sums run onto a gradient accumulated so far, in place or not
@@ -224,7 +317,8 @@ int main() {
         }
     }
     std::printf("cuda check (fusion %s): %d cases, get_rows_back bit for bit, cross-entropy max rel error %.3g, bf16 casts %.3g, "
-                "LoRA products %.3g, vs the CPU\n", fusion ? "on" : "off", cases, worst, worst_cast, worst_lora);
+                "soft-max %.3g, SwiGLU backward %.3g, LoRA products %.3g, vs the CPU; frozen products sharing an input bit for "
+                "bit\n", fusion ? "on" : "off", cases, worst, worst_cast, worst_soft_max, worst_swiglu, worst_lora);
     ggml_backend_free(cuda);
     ggml_backend_free(cpu);
     return 0;

@@ -48,7 +48,8 @@ struct MemoryNeeds {
     size_t bf16_extra_bytes = 0;  // what bf16 copies of the quantized weights add (0 on the CPU: never planned there)
     size_t bf16_source_bytes = 0; // the quantized weights, held beside their copies while expanding
     size_t scratch_bytes = 0;     // the GPU's temporary bf16 operands of one product at most: the largest
-                                  // weight expanded, and the logits' gradient (T x n_vocab) converted
+                                  // weight expanded, and the logits' gradient (T x n_vocab) converted, beside
+                                  // the last activation converted, kept for the next product
     int64_t n_blocks = 0;    // 2 * n_layer
 };
 
