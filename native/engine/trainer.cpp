@@ -304,7 +304,7 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     m.slot_bytes = (size_t) (hp.n_embd * n_tokens) * sizeof(float);
     m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
     m.bf16_source_bytes = is_cpu(dev_) ? 0 : model_->quantized_product_bytes();
-    // + the last activation converted for a frozen product, which ggml-cuda keeps for the next (patch 0016)
+    // + the last activation converted for a frozen product, which ggml-cuda keeps for the next (patch 0018)
     m.scratch_bytes = is_cpu(dev_) ? 0 : (size_t) (model_->largest_product() + n_tokens * (hp.n_vocab + std::max(hp.n_embd, hp.n_ff))) *
                                                    sizeof(ggml_bf16_t);
     DeviceBatch sizing(ggml_backend_dev_buffer_type(dev_));
