@@ -9,11 +9,13 @@
 //   gradient, one f32 kernel when r <= 32), the forward A x (patch 0011's f32 kernel when r <= 32 and
 //   there are more tokens than r; with the dropout of x read by it alone, patch 0015's fused kernel) and
 //   B (A x) (patch 0014's, r <= 32), and A's and B's gradients onto their
-//   accumulators (patch 0012's f32 kernel when r <= 32) within 1e-5, which a tf32 product would miss; u's
+//   accumulators (patch 0012's f32 kernel when r <= 32; A's also from a dropout of x read by it alone,
+//   patch 0019's fused kernel) within 1e-5, which a tf32 product would miss; u's
 //   gradient B^T g (cuBLAS in tf32), and the r = 33 and unfused cases (GGML_CUDA_DISABLE_FUSION=1), within
 //   3e-3; in place (onto a node, as a gradient summed so far) and not, widths to 11008, r 1-33, T 1-1030;
 // - patch 0016, masked soft-max and its backward (the rows kernels and ggml's), patch 0017, SwiGLU's backward
-//   pass, within 1e-5; patch 0018, frozen products of one activation bit for bit as computed alone.
+//   pass, within 1e-5; patch 0018, frozen products of one activation bit for bit as computed alone;
+// - patch 0020, rope forward and backward within 2e-4, the SwiGLU forward within 1e-5, adds and muls bit for bit.
 // Built and run by scripts/gpu-check.sh after the CUDA build (twice: fused, and fusion off).
 #include <algorithm>
 #include <cmath>
@@ -222,6 +224,66 @@ int main() {
             return 1;
         }
     }
+    // patch 0020: rope (normal and NeoX, forward and backward; rows of 32-64 pairs several a block, row counts that
+    // are not a multiple of four) within 2e-4 (ggml-cpu makes each angle by repeated products, CUDA by powf: at
+    // positions to 252 they part by up to ~4e-5 rad), the SwiGLU forward within 1e-5 (ggml-cpu's exp is not CUDA's),
+    // add and mul of one shape or a row broadcast (the 16-byte paths, and an odd width for the others) bit for bit
+    double worst_rope = 0;
+    for (int64_t hd : {64, 80, 128}) {
+        for (int64_t heads : {3, 32}) {
+            for (int64_t T : {7, 33}) {
+                std::vector<float> x((size_t) (hd * heads * T));
+                for (float & v : x) v = normal(rng);
+                std::vector<int32_t> pos((size_t) T);
+                for (int64_t t = 0; t < T; ++t) pos[(size_t) t] = (int32_t) (t * 7 % 256);
+                for (int mode : {0, GGML_ROPE_TYPE_NEOX}) {
+                    for (bool back : {false, true}) {
+                        auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+                            ggml_tensor * a = ggml_reshape_3d(ctx, input(ctx, in, GGML_TYPE_F32, hd, heads * T, x), hd, heads, T);
+                            ggml_tensor * p = input(ctx, in, GGML_TYPE_I32, T, 1, pos);
+                            return back ? ggml_rope_ext_back(ctx, a, p, nullptr, (int) hd, mode, 4096, 10000.0f, 1.0f, 0.0f, 1.0f, 32.0f, 1.0f)
+                                        : ggml_rope_ext(ctx, a, p, nullptr, (int) hd, mode, 4096, 10000.0f, 1.0f, 0.0f, 1.0f, 32.0f, 1.0f);
+                        };
+                        const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+                        const double rel = max_rel_error(want, got);
+                        worst_rope = std::fmax(worst_rope, rel);
+                        cases++;
+                        if (!(rel <= 2e-4)) {
+                            std::printf("cuda check: rope%s mode=%d hd=%lld heads=%lld T=%lld: max rel error %.3g\n", back ? "_back" : "", mode,
+                                        (long long) hd, (long long) heads, (long long) T, rel);
+                            return 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t n0 : {4096, 1001}) {
+        const int64_t n1 = 37;
+        std::vector<float> a((size_t) (n0 * n1)), b(a.size()), w((size_t) n0);
+        for (std::vector<float> * v : {&a, &b, &w}) for (float & e : *v) e = 3 * normal(rng);
+        for (int k = 0; k < 5; ++k) {  // add, mul, the row-broadcast add and mul, SwiGLU
+            auto build = [&](ggml_context * ctx, std::vector<Input> & in) {
+                ggml_tensor * ta = input(ctx, in, GGML_TYPE_F32, n0, n1, a);
+                ggml_tensor * tb = k < 2 || k == 4 ? input(ctx, in, GGML_TYPE_F32, n0, n1, b) : input(ctx, in, GGML_TYPE_F32, n0, 1, w);
+                return k == 4 ? ggml_swiglu_split(ctx, ta, tb) : k % 2 == 0 ? ggml_add(ctx, ta, tb) : ggml_mul(ctx, ta, tb);
+            };
+            const std::vector<float> want = run(cpu, build), got = run(cuda, build);
+            cases++;
+            if (k == 4) {
+                const double rel = max_rel_error(want, got);
+                worst_swiglu = std::fmax(worst_swiglu, rel);
+                if (!(rel <= 1e-5)) {
+                    std::printf("cuda check: SwiGLU n0=%lld: max rel error %.3g\n", (long long) n0, rel);
+                    return 1;
+                }
+            } else if (std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) != 0) {
+                std::printf("cuda check: %s%s n0=%lld differs from the CPU\n", k % 2 == 0 ? "add" : "mul", k >= 2 ? " (row broadcast)" : "",
+                            (long long) n0);
+                return 1;
+            }
+        }
+    }
     // patch 0018: frozen q4_K products onto LoRA deltas, two reading one activation (its bf16 conversion shared) and
     // two reading different ones of one shape, each bit for bit as when computed alone (a conversion of its own)
     {
@@ -260,8 +322,9 @@ int main() {
     const bool fusion = std::getenv("GGML_CUDA_DISABLE_FUSION") == nullptr;
     // the LoRA products of a module with A (n_in, r), B (r, n_out) (n_out = n_in here), input x, u = A x and
     // the output's gradient g (n_out, T); the sums run onto a gradient accumulated so far, in place or not
-    enum Product { kInputGrad, kGradA, kGradB, kGradU, kAx, kDropAx, kBu, kProducts };
-    const char * names[kProducts] = {"input gradient", "A gradient", "B gradient", "u gradient", "A x", "A dropout(x)", "B u"};
+    enum Product { kInputGrad, kGradA, kGradDropA, kGradB, kGradU, kAx, kDropAx, kBu, kProducts };
+    const char * names[kProducts] = {"input gradient", "A gradient", "A gradient from dropout(x)", "B gradient", "u gradient",
+                                     "A x", "A dropout(x)", "B u"};
     double worst_lora = 0;
     for (int64_t n_in : {64, 4096, 11008}) {
         for (int64_t r : {1, 8, 16, 32, 33}) {
@@ -284,6 +347,11 @@ int main() {
                                 case kGradA:  // acc + x u^T, (n_in, r)
                                     return onto(input(ctx, in, GGML_TYPE_F32, n_in, r, acc_a),
                                                 ggml_out_prod(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), gu()));
+                                case kGradDropA:  // acc + dropout(x) u^T, (n_in, r): the dropout read by the product alone
+                                    return onto(input(ctx, in, GGML_TYPE_F32, n_in, r, acc_a),
+                                                ggml_out_prod(ctx, ggml_dropout(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), 0.05f,
+                                                                                1.0f / 0.95f, 4242),
+                                                              gu()));
                                 case kGradB:  // acc + u g^T, (r, n_out), g = x
                                     return onto(input(ctx, in, GGML_TYPE_F32, r, n_in, acc_a),
                                                 ggml_out_prod(ctx, gu(), input(ctx, in, GGML_TYPE_F32, n_in, T, x)));
@@ -302,7 +370,7 @@ int main() {
                         const std::vector<float> want = run(cpu, build), got = run(cuda, build);
                         const double rel = max_rel_error(want, got);
                         // f32 where our kernels take the product (the fused input gradient; mul-mat-narrow.cu), tf32 (cuBLAS) elsewhere
-                        const bool f32 = r <= 32 && (k == kInputGrad ? fusion : k == kAx || k == kDropAx ? T > r : k == kGradA || k == kGradB || k == kBu);
+                        const bool f32 = r <= 32 && (k == kInputGrad ? fusion : k == kAx || k == kDropAx ? T > r : k == kGradA || k == kGradDropA || k == kGradB || k == kBu);
                         const double tol = f32 ? 1e-5 : 3e-3;
                         worst_lora = std::fmax(worst_lora, rel);
                         cases++;
@@ -317,8 +385,9 @@ int main() {
         }
     }
     std::printf("cuda check (fusion %s): %d cases, get_rows_back bit for bit, cross-entropy max rel error %.3g, bf16 casts %.3g, "
-                "soft-max %.3g, SwiGLU backward %.3g, LoRA products %.3g, vs the CPU; frozen products sharing an input bit for "
-                "bit\n", fusion ? "on" : "off", cases, worst, worst_cast, worst_soft_max, worst_swiglu, worst_lora);
+                "soft-max %.3g, SwiGLU %.3g, rope %.3g, LoRA products %.3g, vs the CPU; adds, muls and frozen products sharing "
+                "an input bit for bit\n", fusion ? "on" : "off", cases, worst, worst_cast, worst_soft_max, worst_swiglu, worst_rope,
+                worst_lora);
     ggml_backend_free(cuda);
     ggml_backend_free(cpu);
     return 0;

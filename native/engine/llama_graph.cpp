@@ -23,7 +23,8 @@ bool GraphBuilder::block_has_lora(int64_t b) const {
 }
 
 // B (A (scale * dropout(x)))   x: (in, T) -> (out, T); nullptr when (il, m) has no LoRA.
-// The scale rides on the dropout's keep factor: one full-size op for both.
+// The scale rides on the dropout's keep factor: one full-size op for both. A's gradient makes the dropout
+// again from x (patch 0019), so no graph keeps the dropped copy for the backward pass.
 ggml_tensor * GraphBuilder::lora_delta(int64_t il, Module m, ggml_tensor * x) {
     const LoraPair * lp = lora_ ? lora_->find(il, m) : nullptr;
     if (!lp) return nullptr;
