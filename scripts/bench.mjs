@@ -76,6 +76,7 @@ console.log(JSON.stringify({
   computeBufferGiB: +(stats.computeBytes / 2 ** 30).toFixed(2),
   cpuNodes: stats.cpuNodes,
   graphs: stats.graphs,
+  graphsReused: stats.graphsReused,
   hostMs: +stats.hostMs.toFixed(1),
   mfu: peak ? +((4 * params * n) / (msPerStep / 1000) / peak).toFixed(4) : null,
   loss: +stats.loss.toFixed(4),

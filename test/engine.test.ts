@@ -173,11 +173,40 @@ test('with dropout on, recomputed activations give the gradients of kept ones (t
   }
 });
 
-// max |a - b| <= 1e-3 max |b|, b not all zero
-function assertClose(a: Float32Array, b: Float32Array, what: string) {
+// The store and kept graphs of a micro-batch shape seen before are launched again as they are, while their
+// scheduler holds them (on the CPU one scheduler serves every graph, so only a step of the kept graph alone
+// finds it still there). Their dropout masks take each micro-batch's key from an input tensor: on CUDA the
+// third launch of a graph is a CUDA graph replay, which would repeat the second's masks were the key baked in.
+test('a micro-batch of a shape seen before runs on the graphs built for it, with its own dropout masks', async () => {
+  const model = await makeFixtureModel(dir, 'q8_0');
+  const cfg = { rank: 4, alpha: 8, dropout: 0.3, seed: 9 };
+  const names = ['blk.0.attn_q.weight.lora_b.grad', 'blk.1.ffn_gate.weight.lora_b.grad', 'blk.1.ffn_down.weight.lora_b.grad'];
+  const modes = [[{ checkpointing: false }, 1, 1], [{ checkpointing: true, keepBlocks: 1 }, 0, 2], [{ checkpointing: true }, 0, 2]] as const;
+  for (const [mode, onCpu, onGpu] of modes) {
+    const runs: { loss: number; reused: number; grads: Float32Array[] }[] = [];
+    for (const rebuild of [false, true]) {
+      const t = await openTrainer(model, cfg, { device, ...mode });
+      let s = await t.trainMicroBatch(batch(4));
+      for (const seed of [5, 6]) { // the same shape, other tokens, the next masks
+        if (rebuild) await t.setKeptBlocks((await t.info()).keptBlocks); // a new plan: every graph built anew
+        s = await t.trainMicroBatch(batch(seed));
+      }
+      runs.push({ loss: s.loss, reused: s.graphsReused, grads: await Promise.all(names.map((n) => t.readTensor(n))) });
+      await t.dispose();
+    }
+    const [reused, rebuilt] = runs as [typeof runs[0], typeof runs[0]];
+    assert.equal(reused.reused, device === 'cpu' ? onCpu : onGpu, `${JSON.stringify(mode)}: graphs launched again`);
+    assert.equal(rebuilt.reused, 0);
+    assert.ok(Math.abs(reused.loss - rebuilt.loss) <= 1e-6 * Math.abs(rebuilt.loss), `${JSON.stringify(mode)}: loss ${reused.loss} against ${rebuilt.loss}`);
+    names.forEach((n, j) => assertClose(reused.grads[j]!, rebuilt.grads[j]!, `${JSON.stringify(mode)}, ${n}`, 1e-5));
+  }
+});
+
+// max |a - b| <= tol max |b|, b not all zero
+function assertClose(a: Float32Array, b: Float32Array, what: string, tol = 1e-3) {
   let worst = 0, norm = 0;
   for (let i = 0; i < a.length; i++) (worst = Math.max(worst, Math.abs(a[i]! - b[i]!))), (norm = Math.max(norm, Math.abs(b[i]!)));
-  assert.ok(norm > 0 && worst <= 1e-3 * norm, `${what}: max difference ${worst} of ${norm}`);
+  assert.ok(norm > 0 && worst <= tol * norm, `${what}: max difference ${worst} of ${norm}`);
 }
 
 test('LoRA gradients of several ranks and widths are the same on the CPU and on CUDA', { skip: !expectCuda }, async () => {

@@ -9,13 +9,17 @@ import { maxRelError } from './helpers/compare.js';
 import { FIXTURE_TYPES, foreignAdapter, makeFixtureModel } from './helpers/fixture-models.js';
 import { device, scratchDir } from './helpers/paths.js';
 
-// Logits of the two sides, max |a - b| / max |b|. CPU: the 1e-4 (measured <= 2.2e-7, AMX
-// included). CUDA, f32 base: both sides run f32 matmuls on TF32 tensor cores, in different
-// kernels. CUDA, quantized base: libllama multiplies the weights with 8-bit quantized
-// activations (MMQ), the engine expands them to bf16 (patch 0001): two approximations, 7.5e-3
-// apart on the H200 (q8_0 and q4_0).
+// Logits of the two sides, max |a - b| / max |b|. CPU, f32 base: the 1e-4 (measured <= 2.2e-7,
+// AMX included). CPU, quantized base: both sides round each product's activations to 8 bits (q8_0)
+// after f32 kernels that differ in their order of summation (attention's, a few ulp apart), so now and
+// then a value a hair from a rounding boundary lands on either side of it and the step moves every
+// later position: 0 to 2e-7 for most adapters, 6.5e-4 (q4_0) and 6.4e-3 (q8_0) for the ones seen to
+// flip (docs/measurements.md, session 16). CUDA, f32 base: both sides run f32 matmuls on TF32 tensor
+// cores, in different kernels. CUDA, quantized base: libllama multiplies the weights with 8-bit
+// quantized activations (MMQ), the engine expands them to bf16 (patch 0001): two approximations,
+// 7.5e-3 apart on the H200 (q8_0 and q4_0).
 const approximate = (type: string) => device !== 'cpu' && type !== 'f32';
-const tolerance = (type: string) => (device === 'cpu' ? 1e-4 : approximate(type) ? 2e-2 : 2e-3);
+const tolerance = (type: string) => (type === 'f32' ? (device === 'cpu' ? 1e-4 : 2e-3) : device === 'cpu' ? 1e-2 : 2e-2);
 const dir = scratchDir('infer');
 const seq = Int32Array.from({ length: 40 }, (_, i) => 3 + ((i * 104729 + 17) % 31990));
 

@@ -43,7 +43,7 @@ export function stepBytes(n: MemoryNeeds, kept: number, bf16 = false): number {
   const store = recomputed > 0 ? (recomputed + 3) * n.slotBytes : 0;
   // on a GPU each kind of graph keeps its own buffer (so that none waits for the last to allocate)
   const head = n.headBytes + (kept / 2) * n.layerBytes, recomputing = recomputed > 0 ? n.blockBytes : 0;
-  const compute = n.sharedBuffers ? Math.max(head, recomputing) : head + recomputing;
+  const compute = n.sharedBuffers ? Math.max(head, recomputing, n.stepBytes) : head + recomputing + n.stepBytes;
   const step = store + compute + n.scratchBytes;
   return n.heldBytes + (bf16 ? n.bf16ExtraBytes + Math.max(step, n.bf16SourceBytes) : step);
 }

@@ -67,6 +67,7 @@ export interface MicroBatchStats {
   cpuNodes: number; // graph nodes on the CPU backend while a GPU was chosen
   computeBytes: number;
   graphs: number; // graphs computed for the micro-batch
+  graphsReused: number; // of them, launched again as built for an earlier micro-batch of the same shape
   hostMs: number; // wall time outside computing and waiting for it (building, allocating, copying)
 }
 
@@ -104,6 +105,7 @@ export interface MemoryNeeds {
   bf16ExtraBytes: number; // what bf16 copies of the quantized weights add (0: not offered, as on the CPU)
   bf16SourceBytes: number; // the quantized weights, held beside their copies while they are made
   scratchBytes: number; // the GPU's temporary bf16 operands of one product at most (0 on the CPU)
+  stepBytes: number; // the optimizer step's buffer (the gradients squared for their norm)
   nBlocks: number; // residual blocks, two per layer
 }
 

@@ -70,6 +70,7 @@ Napi::Value stats_to_js(Napi::Env env, const tang::MicroBatchResult & r) {
     o.Set("cpuNodes", r.n_cpu_nodes);
     o.Set("computeBytes", (double) r.compute_bytes);
     o.Set("graphs", r.n_graphs);
+    o.Set("graphsReused", r.n_reused);
     o.Set("hostMs", r.host_ms);
     return o;
 }
@@ -213,6 +214,7 @@ Napi::Value TrainerWrap::MeasureMemory(const Napi::CallbackInfo & info) {
             out.Set("bf16ExtraBytes", (double) m.bf16_extra_bytes);
             out.Set("bf16SourceBytes", (double) m.bf16_source_bytes);
             out.Set("scratchBytes", (double) m.scratch_bytes);
+            out.Set("stepBytes", (double) m.step_bytes);
             out.Set("nBlocks", (double) m.n_blocks);
             return out;
         });

@@ -338,10 +338,12 @@ int main() {
                                 return inplace ? ggml_add_inplace(ctx, ggml_scale(ctx, gacc, 1.0f), p) : ggml_add(ctx, gacc, p);
                             };
                             auto gu = [&] { return input(ctx, in, GGML_TYPE_F32, r, T, u); };
+                            // the masks' key: the node's seed plus a key tensor's value, read on the device as it runs
+                            auto key = [&](int64_t k) { return input(ctx, in, GGML_TYPE_I64, 1, 1, std::vector<int64_t>{k}); };
                             switch ((Product) k) {
                                 case kInputGrad: {  // acc + dropout(A (u^T)^T), (n_in, T)
                                     ggml_tensor * ga = input(ctx, in, GGML_TYPE_F32, n_in, r, a);
-                                    ggml_tensor * d = ggml_dropout(ctx, ggml_out_prod(ctx, ga, ggml_transpose(ctx, gu())), 0.05f, 1.0f / 0.95f, 12345);
+                                    ggml_tensor * d = ggml_dropout(ctx, ggml_out_prod(ctx, ga, ggml_transpose(ctx, gu())), 0.05f, 1.0f / 0.95f, 12345, key(-7));
                                     return onto(input(ctx, in, GGML_TYPE_F32, n_in, T, acc), d);
                                 }
                                 case kGradA:  // acc + x u^T, (n_in, r)
@@ -350,7 +352,7 @@ int main() {
                                 case kGradDropA:  // acc + dropout(x) u^T, (n_in, r): the dropout read by the product alone
                                     return onto(input(ctx, in, GGML_TYPE_F32, n_in, r, acc_a),
                                                 ggml_out_prod(ctx, ggml_dropout(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), 0.05f,
-                                                                                1.0f / 0.95f, 4242),
+                                                                                1.0f / 0.95f, 4242, key(1ll << 40)),
                                                               gu()));
                                 case kGradB:  // acc + u g^T, (r, n_out), g = x
                                     return onto(input(ctx, in, GGML_TYPE_F32, r, n_in, acc_a),
@@ -362,7 +364,7 @@ int main() {
                                     return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, n_in, r, a), input(ctx, in, GGML_TYPE_F32, n_in, T, x));
                                 case kDropAx:  // A dropout(x), (r, T): the dropout read by the product alone
                                     return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, n_in, r, a),
-                                                        ggml_dropout(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), 0.05f, 1.0f / 0.95f, 777));
+                                                        ggml_dropout(ctx, input(ctx, in, GGML_TYPE_F32, n_in, T, x), 0.05f, 1.0f / 0.95f, 777, key(99)));
                                 default:  // B u, (n_out, T), B = a seen as (r, n_out)
                                     return ggml_mul_mat(ctx, input(ctx, in, GGML_TYPE_F32, r, n_in, a), gu());
                             }

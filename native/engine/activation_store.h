@@ -17,7 +17,8 @@ class ActivationStore {
   public:
     explicit ActivationStore(ggml_backend_buffer_type_t buft) : buft_(buft) {}
 
-    void reserve(int64_t n_embd, int64_t n_tokens, int64_t n_slots);  // before a micro-batch
+    // Before a micro-batch; true when the buffer moved (tensors bound to the old one are stale).
+    bool reserve(int64_t n_embd, int64_t n_tokens, int64_t n_slots);
     ggml_tensor * slot(ggml_context * ctx, int64_t i);  // a new (n_embd, T) tensor of ctx on slot i's memory
     ggml_tensor * grad(ggml_context * ctx, int i);      // the same on gradient slot i (0 or 1)
 

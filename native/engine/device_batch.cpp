@@ -8,11 +8,12 @@ namespace tang {
 
 namespace {
 
-enum FieldIndex { kTokens, kPositions, kMask, kOutRows, kTargetCells, kSeed, kLoss, kFields };
+enum FieldIndex { kTokens, kPositions, kMask, kOutRows, kTargetCells, kSeed, kDropoutKey, kLoss, kFields };
 
 }  // namespace
 
-void DeviceBatch::set(const MicroBatch & b, int64_t n_vocab, bool all_rows, bool targets, float seed, bool upload) {
+bool DeviceBatch::set(const MicroBatch & b, int64_t n_vocab, bool all_rows, bool targets, float seed, uint64_t dropout_key,
+                      bool upload) {
     const int64_t T = b.n_tokens(), L = b.len;
     std::vector<int32_t> rows = b.target_rows;
     if (all_rows) {
@@ -32,10 +33,11 @@ void DeviceBatch::set(const MicroBatch & b, int64_t n_vocab, bool all_rows, bool
         {GGML_TYPE_I32, {(int64_t) rows.size(), 1, 1, 1}, rows.data(), 0},
         {GGML_TYPE_I64, {n_cells, 1, 1, 1}, cells.data(), 0},
         {GGML_TYPE_F32, {1, 1, 1, 1}, &seed, 0},
+        {GGML_TYPE_I64, {1, 1, 1, 1}, &dropout_key, 0},
         {GGML_TYPE_F32, {1, 1, 1, 1}, nullptr, 0},
     };
     uploaded_ = upload;
-    if (!upload) return;
+    if (!upload) return false;
 
     const size_t align = ggml_backend_buft_get_alignment(buft_);
     size_t need = 0;
@@ -43,7 +45,8 @@ void DeviceBatch::set(const MicroBatch & b, int64_t n_vocab, bool all_rows, bool
         f.offset = need;
         need += GGML_PAD(ggml_row_size(f.type, f.ne[0] * f.ne[1] * f.ne[2] * f.ne[3]), align);
     }
-    if (!buf_ || ggml_backend_buffer_get_size(buf_.get()) < need) {
+    const bool moved = !buf_ || ggml_backend_buffer_get_size(buf_.get()) < need;
+    if (moved) {
         buf_.reset();
         buf_.reset(ggml_backend_buft_alloc_buffer(buft_, need));
         require(buf_ != nullptr, "not enough device memory for a micro-batch's inputs (" + std::to_string(need >> 20) + " MiB)");
@@ -53,6 +56,7 @@ void DeviceBatch::set(const MicroBatch & b, int64_t n_vocab, bool all_rows, bool
         ggml_tensor * t = make(ctx.get(), f);
         if (t && f.host) ggml_backend_tensor_set(t, f.host, 0, ggml_nbytes(t));
     }
+    return moved;
 }
 
 ggml_tensor * DeviceBatch::make(ggml_context * ctx, const Field & f) const {
@@ -77,6 +81,7 @@ GraphInputs DeviceBatch::inputs(ggml_context * ctx) const {
     in.out_rows = make(ctx, fields_[kOutRows]);
     in.target_cells = make(ctx, fields_[kTargetCells]);
     in.seed = make(ctx, fields_[kSeed]);
+    in.dropout_key = make(ctx, fields_[kDropoutKey]);
     in.loss = uploaded_ ? make(ctx, fields_[kLoss]) : nullptr;
     return in;
 }

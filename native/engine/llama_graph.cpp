@@ -11,9 +11,8 @@ Module out_module(int64_t b) { return b % 2 == 0 ? Module::o : Module::down; }
 }  // namespace
 
 GraphBuilder::GraphBuilder(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
-                           const MicroBatch & batch, uint64_t dropout_key, const GraphInputs & in)
-    : ctx_(ctx), model_(model), lora_(lora), batch_(batch),
-      dropout_key_(lora && lora->cfg.dropout > 0 ? dropout_key : 0), in_(in) {}
+                           const MicroBatch & batch, bool dropout, const GraphInputs & in)
+    : ctx_(ctx), model_(model), lora_(lora), batch_(batch), dropout_(dropout && lora && lora->cfg.dropout > 0), in_(in) {}
 
 bool GraphBuilder::block_has_lora(int64_t b) const {
     if (!lora_) return false;
@@ -29,8 +28,8 @@ ggml_tensor * GraphBuilder::lora_delta(int64_t il, Module m, ggml_tensor * x) {
     const LoraPair * lp = lora_ ? lora_->find(il, m) : nullptr;
     if (!lp) return nullptr;
     const float p = lora_->cfg.dropout, scale = lora_->cfg.scale();
-    const uint64_t mask_key = dropout_key_ + (uint64_t) (il * kModules + (int) m + 1) * 0xD1B54A32D192ED03ULL;
-    x = dropout_key_ ? ggml_dropout(ctx_, x, p, scale / (1.0f - p), mask_key) : ggml_scale(ctx_, x, scale);
+    const uint64_t module_key = (uint64_t) (il * kModules + (int) m + 1) * 0xD1B54A32D192ED03ULL;
+    x = dropout_ ? ggml_dropout(ctx_, x, p, scale / (1.0f - p), module_key, in_.dropout_key) : ggml_scale(ctx_, x, scale);
     return ggml_mul_mat(ctx_, lp->b, ggml_mul_mat(ctx_, lp->a, x));  // (r, T) -> (out, T)
 }
 
@@ -157,7 +156,7 @@ ggml_tensor * GraphBuilder::loss(ggml_tensor * logits) {
 
 GraphOutputs build_llama_forward(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora,
                                  const MicroBatch & batch, bool with_loss, const GraphInputs & in) {
-    GraphBuilder gb(ctx, model, lora, batch, /*dropout_key =*/0, in);
+    GraphBuilder gb(ctx, model, lora, batch, /*dropout =*/false, in);
     ggml_tensor * x = gb.embed();
     for (int64_t b = 0; b < gb.n_blocks(); ++b) x = gb.block(b, x);
     GraphOutputs out;

@@ -30,6 +30,7 @@ struct GraphInputs {
     ggml_tensor * out_rows = nullptr;    // I32 (n_out)        token indices whose logits are computed
     ggml_tensor * target_cells = nullptr;  // I64 (n_out)    i * n_vocab + the token row i must predict
     ggml_tensor * seed = nullptr;        // F32 (1)            dL/d(the graph's loss): the loss scale
+    ggml_tensor * dropout_key = nullptr; // I64 (1)            the micro-batch's part of every dropout mask's key
     ggml_tensor * loss = nullptr;        // F32 (1)            where a graph copies its loss, or nullptr
 };
 
@@ -46,10 +47,10 @@ struct BlockBackward {
 class GraphBuilder {
   public:
     // ctx: a no_alloc context big enough for the graph. lora may be null (base model).
-    // dropout_key: nonzero = LoRA inputs get dropout (training with cfg.dropout > 0), the masks
-    // a function of this key, the layer and the module (so a recomputed block gets the same ones).
+    // dropout: LoRA inputs get dropout (training, when cfg.dropout > 0), each mask keyed by in.dropout_key
+    // (read as the graph runs) and the layer and module (so a recomputed block gets the same ones).
     GraphBuilder(ggml_context * ctx, const BaseModel & model, const LoraAdapter * lora, const MicroBatch & batch,
-                 uint64_t dropout_key, const GraphInputs & in);
+                 bool dropout, const GraphInputs & in);
 
     int64_t n_blocks() const { return 2 * model_.hp.n_layer; }
     bool block_has_lora(int64_t b) const;
@@ -78,7 +79,7 @@ class GraphBuilder {
     const BaseModel & model_;
     const LoraAdapter * lora_;
     const MicroBatch & batch_;
-    uint64_t dropout_key_;
+    bool dropout_;
     const GraphInputs & in_;
     ggml_backend_t expand_on_ = nullptr;  // set while block_backward builds the recomputed forward
 };

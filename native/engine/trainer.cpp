@@ -127,10 +127,16 @@ void Trainer::expand_backward(ggml_context * ctx, ggml_cgraph * gf,
 // A scheduler whose graph has the shape of its last one allocates it without waiting; otherwise it
 // waits for the device (every scheduler's queued graphs) and re-reserves. fill_inputs may write to
 // gf's tensors only with nothing queued (the optimizer's graphs: each runs alone).
-double Trainer::launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs) {
-    check_supported(gf);
-    ggml_backend_sched_reset(sched(s));
-    require(ggml_backend_sched_alloc_graph(sched(s), gf), no_memory);
+double Trainer::launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs,
+                             uint64_t persistent_id) {
+    uint64_t & held = held_[buffer_of(s)];
+    if (persistent_id == 0 || held != persistent_id) {
+        held = 0;
+        check_supported(gf);
+        ggml_backend_sched_reset(sched(s));
+        require(ggml_backend_sched_alloc_graph(sched(s), gf), no_memory);
+        held = persistent_id;
+    }
     fill_inputs();
     const Clock::time_point t0 = Clock::now();
     require(ggml_backend_sched_graph_compute_async(sched(s), gf) == GGML_STATUS_SUCCESS,
@@ -150,7 +156,7 @@ void Trainer::finish(MicroBatchResult & r) {
     peak_compute_ = std::max(peak_compute_, r.compute_bytes);
 }
 
-void Trainer::launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r) {
+void Trainer::launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r, uint64_t persistent_id) {
     const std::string no_memory = "not enough memory on " + device_name() + " for a micro-batch of " +
                                   std::to_string(b.rows) + " x " + std::to_string(b.len) + " tokens";
     r.host_ms -= launch_graph(s, gf, no_memory, [&] {  // the caller adds its whole wall time
@@ -160,8 +166,31 @@ void Trainer::launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatch
                 if (computes(n) && ggml_backend_sched_get_tensor_backend(sched(s), n) == cpu_.get()) r.n_cpu_nodes++;
             }
         }
-    });
+    }, persistent_id);
     r.n_graphs++;
+}
+
+void Trainer::launch_persistent(Stage s, const MicroBatch & b, MicroBatchResult & r, const BuildGraph & build) {
+    PersistentGraph & pg = persistent_[s];
+    const PersistentGraph::Shape shape{b.rows, b.len, b.n_targets(), first_kept_};
+    ggml_cgraph * gf = pg.reuse(shape, held_[buffer_of(s)]);
+    if (gf) {
+        r.n_reused++;
+    } else {
+        ggml_context_ptr ctx = graph_context(graph_size_for(model_->hp), /*grads =*/s == kKept);
+        const GraphInputs in = batch_->inputs(ctx.get());
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout =*/true, in);
+        ggml_cgraph * built = build(ctx.get(), gb, in);
+        gf = pg.keep(std::move(ctx), built, shape);
+    }
+    launch(s, gf, b, r, pg.id());
+}
+
+void Trainer::forget_graphs() {
+    for (int s = 0; s < kStages; ++s) {
+        held_[s] = 0;
+        persistent_[s].forget();
+    }
 }
 
 MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * logits_out) {
@@ -170,7 +199,9 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
     const int64_t n_out = logits_out ? b.n_tokens() : b.n_targets();
     if (n_out == 0) return r;
     const WaitOnExit drain{sched(kKept)};
-    batch_->set(b, model_->hp.n_vocab, /*all_rows =*/logits_out != nullptr, /*targets =*/!logits_out, 0.0f, true);
+    if (batch_->set(b, model_->hp.n_vocab, /*all_rows =*/logits_out != nullptr, /*targets =*/!logits_out, 0.0f, 0, true)) {
+        forget_graphs();  // the persistent graphs' inputs were on the old buffer
+    }
     const size_t gsize = graph_size_for(model_->hp);
     ggml_context_ptr ctx = graph_context(gsize, false);
     const GraphInputs in = batch_->inputs(ctx.get());
@@ -198,11 +229,12 @@ MicroBatchResult Trainer::forward(const MicroBatch & b, std::vector<float> * log
 // earlier block, last to first, is recomputed from its stored input in a graph that also runs
 // its backward pass and hands dL/d(input) to the next. Peak memory: the stored inputs plus the
 // kept part's graph and the recomputing graphs' buffers (on the CPU, the larger of them: Stage).
-// Without checkpointing, first_kept is 0: one graph, the whole model forward and backward. The inputs are uploaded once and the loss is copied
-// out of the kept graph's buffer, and each kind of graph has its own scheduler (Stage), so the host
-// builds and allocates each next graph while the device computes the last ones, and waits at the
-// end (and where a scheduler re-reserves: block 0's graph, the store graph and, with nothing stored, the
-// kept graph after an optimizer step, the first kept graph after eval).
+// Without checkpointing, first_kept is 0: one graph, the whole model forward and backward. The inputs are
+// uploaded once and the loss is copied out of the kept graph's buffer, and each kind of graph has its own
+// scheduler (Stage), so the host builds and allocates each next graph while the device computes the last
+// ones, and waits at the end (and where a scheduler re-reserves: block 0's graph, the first kept graph
+// after eval). The store and kept graphs of a micro-batch shape seen before are launched as they are
+// (PersistentGraph): the device starts on a micro-batch as soon as its inputs are up.
 MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_scale) {
     require(std::isfinite(loss_scale) && loss_scale >= 0, "loss scale must be a finite non-negative number");
     const Clock::time_point t0 = Clock::now();
@@ -211,30 +243,28 @@ MicroBatchResult Trainer::train_micro_batch(const MicroBatch & b, float loss_sca
     const Hparams & hp = model_->hp;
     const int64_t first_kept = first_kept_;
     const WaitOnExit drain{sched(kKept)};
-    if (first_kept > 0) store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
-    batch_->set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, loss_scale, true);
     // dropout masks from a counter-based stream keyed by (seed, micro-batch, layer, module, element)
-    const uint64_t dropout_key = (splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL) | 1;
-    const size_t gsize = graph_size_for(hp);
+    const uint64_t dropout_key = splitmix64_mix(lora_->cfg.seed ^ 0x5DEECE66DULL) + (uint64_t) micro_ * 0x9E3779B97F4A7C15ULL;
+    // graphs bound to a buffer that moved are built again
+    bool moved = first_kept > 0 && store_->reserve(hp.n_embd, b.n_tokens(), first_kept + 1);
+    moved |= batch_->set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, loss_scale, dropout_key, true);
+    if (moved) forget_graphs();
 
     if (first_kept > 0) {  // forward, keeping the inputs of blocks 0 .. first_kept
-        ggml_context_ptr ctx = graph_context(gsize, false);
-        const GraphInputs in = batch_->inputs(ctx.get());
-        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
-        launch(kStore, store_graph(ctx.get(), gb, first_kept, [&](int64_t k) { return store_->slot(ctx.get(), k); }), b, r);
+        launch_persistent(kStore, b, r, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs &) {
+            return store_graph(ctx, gb, first_kept, [&](int64_t k) { return store_->slot(ctx, k); });
+        });
     }
-    {  // blocks first_kept.. and the head forward and backward; dL/d(input of block first_kept) into gradient slot 0
-        ggml_context_ptr ctx = graph_context(gsize, true);
-        const GraphInputs in = batch_->inputs(ctx.get());
-        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
+    // blocks first_kept.. and the head forward and backward; dL/d(input of block first_kept) into gradient slot 0
+    launch_persistent(kKept, b, r, [&](ggml_context * ctx, GraphBuilder & gb, const GraphInputs & in) {
         const bool from_store = first_kept > 0;
-        launch(kKept, kept_graph(ctx.get(), gb, in, first_kept, from_store ? store_->slot(ctx.get(), first_kept) : nullptr,
-                          from_store ? store_->grad(ctx.get(), 0) : nullptr), b, r);
-    }
+        return kept_graph(ctx, gb, in, first_kept, from_store ? store_->slot(ctx, first_kept) : nullptr,
+                          from_store ? store_->grad(ctx, 0) : nullptr);
+    });
     for (int64_t k = first_kept - 1, g = 0; k >= 0; --k, g ^= 1) {  // recomputed blocks, last to first
         ggml_context_ptr ctx = graph_context(kBlockGraphSize, true);
         const GraphInputs in = batch_->inputs(ctx.get());
-        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, dropout_key, in);
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout =*/true, in);
         if (k == 0 && !gb.block_has_lora(k)) break;  // nothing left to learn
         launch(block_stage(k), block_graph(ctx.get(), gb, k, store_->slot(ctx.get(), k), store_->grad(ctx.get(), g),
                                            k > 0 ? store_->grad(ctx.get(), g ^ 1) : nullptr), b, r);
@@ -305,14 +335,15 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
     m.bf16_source_bytes = is_cpu(dev_) ? 0 : model_->quantized_product_bytes();
     // + the last activation converted for a frozen product, which ggml-cuda keeps for the next (patch 0018)
+    m.step_bytes = lora_->n_params() * sizeof(float);
     m.scratch_bytes = is_cpu(dev_) ? 0 : (size_t) (model_->largest_product() + n_tokens * (hp.n_vocab + std::max(hp.n_embd, hp.n_ff))) *
                                                    sizeof(ggml_bf16_t);
     DeviceBatch sizing(ggml_backend_dev_buffer_type(dev_));
-    sizing.set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, 1.0f, /*upload =*/false);
-    auto measure = [&](size_t gsize, const std::function<ggml_cgraph *(ggml_context *, GraphBuilder &, const GraphInputs &)> & build) {
+    sizing.set(b, hp.n_vocab, /*all_rows =*/false, /*targets =*/true, 1.0f, 0, /*upload =*/false);
+    auto measure = [&](size_t gsize, const BuildGraph & build) {
         ggml_context_ptr ctx = graph_context(gsize, true);
         const GraphInputs in = sizing.inputs(ctx.get());
-        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout_key =*/1, in);
+        GraphBuilder gb(ctx.get(), *model_, lora_.get(), b, /*dropout =*/true, in);
         ggml_cgraph * gf = build(ctx.get(), gb, in);
         check_supported(gf);
         std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(sched(kKept)));
@@ -342,12 +373,14 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
             return block_graph(ctx, gb, k, activation(ctx), activation(ctx), activation(ctx));
         }));
     }
+    forget_graphs();  // sizing reset kKept's scheduler
     ggml_backend_sched_reset(sched(kKept));
     return m;
 }
 
 void Trainer::use_bf16_weights() {
     require(!is_cpu(dev_), "bf16 weight copies are for GPUs (the CPU multiplies quantized weights directly)");
+    forget_graphs();  // they read the quantized weights
     model_->expand_to_bf16(backend_.get());
     bf16_weights_ = true;
 }
@@ -357,6 +390,7 @@ void Trainer::set_kept_blocks(int64_t keep) {
     const int64_t n_blocks = 2 * model_->hp.n_layer;
     // from empty buffers: what the last plan held (for more kept blocks, or eval) is freed
     auto store = std::make_unique<ActivationStore>(ggml_backend_dev_buffer_type(dev_));
+    forget_graphs();
     for (int s = 0; s < (shared_buffers_ ? 1 : (int) kStages); ++s) new_sched((Stage) s);
     store_ = std::move(store);
     first_kept_ = n_blocks - std::min(keep, n_blocks);
@@ -377,10 +411,8 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     require(p.eps > 0 && p.weight_decay >= 0, "AdamW eps must be positive and weight decay non-negative");
     constexpr size_t gsize = 16;
     ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
-    // With a forward pass to store, the optimizer's graphs run on its scheduler, whose next graph re-reserves
-    // anyway (after the wait for the gradient norm, with the device idle), so that the kept graph keeps the
-    // shape of the last micro-batch's and the host builds it while the device runs the store graph.
-    const Stage stage = first_kept_ > 0 ? kStore : kKept;
+    // on their own scheduler, so that the micro-batches' persistent graphs stay allocated
+    const Stage stage = kStep;
     // computes `out`; `in`, when given, is an input set to in_data after allocation
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
         const WaitOnExit drain{sched(kKept)};
@@ -414,7 +446,8 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
         ggml_context_ptr ctx(ggml_init(ip));
         ggml_tensor * params = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, 7);
         ggml_set_input(params);
-        ggml_tensor * g = coef < 1.0f ? ggml_scale(ctx.get(), lora_->flat_grads(), coef) : lora_->flat_grads();
+        // clipped in place (the step zeroes the gradients after), so the step's buffer holds the norm's squares alone
+        ggml_tensor * g = coef < 1.0f ? ggml_scale_inplace(ctx.get(), lora_->flat_grads(), coef) : lora_->flat_grads();
         run(ctx.get(), ggml_opt_step_adamw(ctx.get(), lora_->flat_params(), g, lora_->flat_m(), lora_->flat_v(), params),
             "the optimizer step", params, hparams);
     }

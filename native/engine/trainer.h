@@ -22,6 +22,7 @@
 #include "llama_graph.h"
 #include "lora_adapter.h"
 #include "micro_batch.h"
+#include "persistent_graph.h"
 #include "op_profile.h"
 
 namespace tang {
@@ -50,6 +51,7 @@ struct MemoryNeeds {
     size_t scratch_bytes = 0;     // the GPU's temporary bf16 operands of one product at most: the largest
                                   // weight expanded, and the logits' gradient (T x n_vocab) converted, beside
                                   // the last activation converted, kept for the next product
+    size_t step_bytes = 0;   // the optimizer step's buffer: the gradients squared for their norm
     int64_t n_blocks = 0;    // 2 * n_layer
 };
 
@@ -60,6 +62,7 @@ struct MicroBatchResult {
     int n_cpu_nodes = 0;      // graph nodes the scheduler put on the CPU while a GPU was chosen
     size_t compute_bytes = 0; // the schedulers' compute buffers on the device after this micro-batch
     int n_graphs = 0;         // graphs computed for this micro-batch
+    int n_reused = 0;         // of them, launched again as built and allocated for an earlier micro-batch
     double host_ms = 0;       // wall time outside queueing graphs and waiting for the last: building, allocating,
                               // copying (on a GPU that overlaps the graphs queued before)
 };
@@ -131,23 +134,30 @@ class Trainer {
     // The kinds of graph, each with its own scheduler and so its own compute buffer on a GPU: a
     // scheduler re-reserves, waiting for the device, whenever a graph's shape differs from its last
     // one's, so with one scheduler each of a micro-batch's graphs would wait for the one before.
-    // Graphs of one kind have one shape (but block 0's, which has no input gradient, eval's on kKept and
-    // the optimizer's on kStore, or on kKept when nothing is stored: a re-reserve each). On the CPU,
-    // which computes each graph there and then, the stages share kKept's scheduler and its one buffer
-    // (shared_buffers_).
-    enum Stage { kKept, kStore, kAttention, kFeedForward, kStages };
+    // Graphs of one kind have one shape (but block 0's, which has no input gradient, and eval's on kKept:
+    // a re-reserve each), and the store and kept graphs stay allocated from one micro-batch to the next
+    // (PersistentGraph), the optimizer's having their own. On the CPU, which computes each graph there
+    // and then, the stages share kKept's scheduler and its one buffer (shared_buffers_).
+    enum Stage { kKept, kStore, kAttention, kFeedForward, kStep, kStages };
     static Stage block_stage(int64_t k) { return k % 2 == 0 ? kAttention : kFeedForward; }
-    ggml_backend_sched_t sched(Stage s) const { return scheds_[shared_buffers_ ? kKept : s].get(); }
+    Stage buffer_of(Stage s) const { return shared_buffers_ ? kKept : s; }
+    ggml_backend_sched_t sched(Stage s) const { return scheds_[buffer_of(s)].get(); }
     void new_sched(Stage s);  // (again: the old one and its buffer are freed)
     // Forward from the embeddings through blocks 0 .. first_kept - 1, copying each block's input and
     // block first_kept's to slot(k).
     ggml_cgraph * store_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept,
                               const std::function<ggml_tensor *(int64_t)> & slot) const;
     // Allocates gf (its inputs are batch_'s) and queues its computation; r gathers its stats.
-    void launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r);
+    void launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r, uint64_t persistent_id = 0);
+    using BuildGraph = std::function<ggml_cgraph *(ggml_context *, GraphBuilder &, const GraphInputs &)>;
+    // Stage s's persistent graph for b (built when it cannot be reused), launched as launch() does.
+    void launch_persistent(Stage s, const MicroBatch & b, MicroBatchResult & r, const BuildGraph & build);
+    void forget_graphs();  // what the schedulers hold and the persistent graphs: build and allocate anew
     // Checks and allocates gf, runs fill_inputs, then queues its computation (a CPU computes it
     // there and then); returns the milliseconds queueing. Nothing waits unless the scheduler re-reserves.
-    double launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs);
+    // A persistent graph (its id) that s's scheduler still holds is neither checked nor allocated again.
+    double launch_graph(Stage s, ggml_cgraph * gf, const std::string & no_memory, const std::function<void()> & fill_inputs,
+                        uint64_t persistent_id = 0);
     double finish();  // waits for the queued graphs; returns the milliseconds waited
     void finish(MicroBatchResult & r);  // the same for a micro-batch: the wait and the buffers held into r
     size_t compute_bytes() const;  // every scheduler's buffer on the training device
@@ -158,6 +168,8 @@ class Trainer {
     ggml_backend_ptr cpu_;                // the CPU backend (the scheduler's fallback)
     std::unique_ptr<OpProfile> profile_;  // with TANG_LORA_PROFILE only
     ggml_backend_sched_ptr scheds_[kStages];
+    uint64_t held_[kStages] = {};        // the persistent graph each scheduler holds allocated (its id; 0: none)
+    PersistentGraph persistent_[kStages];  // kStore's and kKept's
     bool shared_buffers_ = false;
     std::unique_ptr<BaseModel> model_;
     std::unique_ptr<LoraAdapter> lora_;
