@@ -334,8 +334,8 @@ MemoryNeeds Trainer::measure_memory(int64_t rows, int64_t len) {
     m.slot_bytes = (size_t) (hp.n_embd * n_tokens) * sizeof(float);
     m.bf16_extra_bytes = is_cpu(dev_) ? 0 : model_->bf16_extra_bytes();
     m.bf16_source_bytes = is_cpu(dev_) ? 0 : model_->quantized_product_bytes();
-    // + the last activation converted for a frozen product, which ggml-cuda keeps for the next (patch 0018)
     m.step_bytes = lora_->n_params() * sizeof(float);
+    // + the last activation converted for a frozen product, which ggml-cuda keeps for the next (patch 0018)
     m.scratch_bytes = is_cpu(dev_) ? 0 : (size_t) (model_->largest_product() + n_tokens * (hp.n_vocab + std::max(hp.n_embd, hp.n_ff))) *
                                                    sizeof(ggml_bf16_t);
     DeviceBatch sizing(ggml_backend_dev_buffer_type(dev_));
@@ -411,14 +411,13 @@ StepResult Trainer::optimizer_step(const AdamWParams & p) {
     require(p.eps > 0 && p.weight_decay >= 0, "AdamW eps must be positive and weight decay non-negative");
     constexpr size_t gsize = 16;
     ggml_init_params ip = {ggml_tensor_overhead() * gsize + ggml_graph_overhead_custom(gsize, false), nullptr, true};
-    // on their own scheduler, so that the micro-batches' persistent graphs stay allocated
-    const Stage stage = kStep;
+    // (on their own scheduler, kStep, so that the micro-batches' persistent graphs stay allocated)
     // computes `out`; `in`, when given, is an input set to in_data after allocation
     auto run = [&](ggml_context * ctx, ggml_tensor * out, const char * what, ggml_tensor * in, const void * in_data) {
         const WaitOnExit drain{sched(kKept)};
         ggml_cgraph * gf = ggml_new_graph_custom(ctx, gsize, false);
         ggml_build_forward_expand(gf, out);
-        launch_graph(stage, gf, std::string("cannot allocate the ") + what + " graph", [&] {
+        launch_graph(kStep, gf, std::string("cannot allocate the ") + what + " graph", [&] {
             if (in) ggml_backend_tensor_set(in, in_data, 0, ggml_nbytes(in));
         });
     };

@@ -147,7 +147,8 @@ class Trainer {
     // block first_kept's to slot(k).
     ggml_cgraph * store_graph(ggml_context * ctx, GraphBuilder & gb, int64_t first_kept,
                               const std::function<ggml_tensor *(int64_t)> & slot) const;
-    // Allocates gf (its inputs are batch_'s) and queues its computation; r gathers its stats.
+    // Allocates gf (its inputs are batch_'s; not again for the persistent graph persistent_id that s's
+    // scheduler holds) and queues its computation; r gathers its stats.
     void launch(Stage s, ggml_cgraph * gf, const MicroBatch & b, MicroBatchResult & r, uint64_t persistent_id = 0);
     using BuildGraph = std::function<ggml_cgraph *(ggml_context *, GraphBuilder &, const GraphInputs &)>;
     // Stage s's persistent graph for b (built when it cannot be reused), launched as launch() does.
